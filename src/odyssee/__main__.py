@@ -1,0 +1,3 @@
+from odyssee.cli.main import app
+
+app(prog_name="odyssee")

@@ -1,0 +1,1 @@
+"""HTTP: routing, authentication, content negotiation and the one error renderer."""

@@ -1,0 +1,41 @@
+"""The application factory: no global state, so tests and servers build as many apps as they need."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from odyssee import __version__
+from odyssee.api import errors, openapi, routes
+from odyssee.db.engine import Database
+from odyssee.settings import Settings
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the ASGI app for an existing, migrated database."""
+    settings = settings or Settings.from_env()
+    owns_database = database is None
+    database = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            database.dispose()
+
+    app = FastAPI(
+        title="odyssee",
+        version=__version__,
+        description="Field-service back-end speaking the Odyssee Mobile integration API (OData v4 style).",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    errors.install(app)
+    app.include_router(routes.router, include_in_schema=False)
+    openapi.install(app)
+    return app

@@ -1,0 +1,210 @@
+"""The OpenAPI document, derived from the entity registry (the generic routes carry no schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from odyssee import __version__
+from odyssee.model.registry import EntitySpec, Field, Kind, registry
+
+_TYPES: dict[Kind, dict[str, Any]] = {
+    Kind.GUID: {"type": "string", "format": "uuid"},
+    Kind.STRING: {"type": "string"},
+    Kind.BOOLEAN: {"type": "boolean"},
+    Kind.INT32: {"type": "integer", "format": "int32"},
+    Kind.DECIMAL: {"type": "number"},
+    Kind.DATETIME: {"type": "string", "format": "date-time"},
+    Kind.BINARY: {"type": "string", "format": "byte"},
+}
+
+_QUERY = [
+    (
+        "$filter",
+        "OData filter expression, e.g. modified_dateutc gt '2015-07-14T13:08:00.000Z'",
+    ),
+    ("$select", "Comma-separated properties to return."),
+    ("$orderby", "Comma-separated 'property [asc|desc]'."),
+    ("$top", "Return at most this many rows."),
+    ("$skip", "Skip this many rows."),
+    ("$count", "true adds @odata.count."),
+]
+
+
+def _property(field: Field) -> dict[str, Any]:
+    schema = dict(_TYPES[field.kind])
+    if field.max_length:
+        schema["maxLength"] = field.max_length
+    if field.minimum is not None:
+        schema["minimum"] = field.minimum
+    if field.maximum is not None:
+        schema["maximum"] = field.maximum
+    if field.read_only:
+        schema["readOnly"] = True
+    description = field.doc
+    if field.references:
+        description = f"{description} Foreign key to {registry().by_table(field.references).name}.".strip()
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def entity_schema(spec: EntitySpec) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": spec.options.description,
+        "properties": {f.name: _property(f) for f in spec.fields},
+        "required": [f.name for f in spec.fields if f.required],
+        "additionalProperties": False,
+    }
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ODataError"}}},
+    }
+
+
+def _paths(spec: EntitySpec) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{spec.name}"}
+    body = {"required": True, "content": {"application/json": {"schema": ref}}}
+    one = {
+        "200": {
+            "description": spec.name,
+            "content": {"application/json": {"schema": ref}},
+        }
+    }
+    errors = {
+        "400": _error("Invalid input"),
+        "401": _error("Not authenticated"),
+        "404": _error("Not found"),
+    }
+    key = [
+        {
+            "name": "id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"},
+        }
+    ]
+    query = [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": text,
+            "schema": {"type": "string"},
+        }
+        for name, text in _QUERY
+    ]
+    list_schema = {
+        "type": "object",
+        "properties": {
+            "value": {"type": "array", "items": ref},
+            "@odata.nextLink": {"type": "string"},
+        },
+    }
+    writes: dict[str, Any] = (
+        {}
+        if spec.options.read_only
+        else {
+            "post": {
+                "operationId": f"create{spec.name}",
+                "summary": f"Create a {spec.name}",
+                "requestBody": body,
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                    **errors,
+                    "409": _error("Conflict"),
+                    "422": _error("Unknown foreign key"),
+                },
+            }
+        }
+    )
+    collection = {
+        "get": {
+            "operationId": f"list{spec.name}",
+            "summary": f"List {spec.name} (pages of 20)",
+            "parameters": query,
+            "responses": {
+                "200": {
+                    "description": "A page",
+                    "content": {"application/json": {"schema": list_schema}},
+                },
+                **errors,
+            },
+        },
+        **writes,
+    }
+    item: dict[str, Any] = {
+        "parameters": key,
+        "get": {
+            "operationId": f"get{spec.name}",
+            "summary": f"Get a {spec.name}",
+            "responses": {**one, **errors},
+        },
+    }
+    if not spec.options.read_only:
+        item["put"] = {
+            "operationId": f"replace{spec.name}",
+            "summary": f"Replace a {spec.name}",
+            "requestBody": body,
+            "responses": {
+                **one,
+                **errors,
+                "409": _error("Conflict"),
+                "422": _error("Unknown foreign key"),
+            },
+        }
+        item["delete"] = {
+            "operationId": f"delete{spec.name}",
+            "summary": f"Delete a {spec.name} ({spec.options.deletion.value})",
+            "responses": {
+                "204": {"description": "Deleted"},
+                **errors,
+                "405": _error("Not deletable"),
+                "409": _error("Still referenced"),
+            },
+        }
+    return {f"/api/{spec.name}": collection, f"/api/{spec.name}({{id}})": item}
+
+
+def document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {spec.name: entity_schema(spec) for spec in registry()}
+    schemas["ODataError"] = {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "target": {"type": ["string", "null"]},
+                    "details": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["code", "message"],
+            }
+        },
+    }
+    paths: dict[str, Any] = {}
+    for spec in registry():
+        paths.update(_paths(spec))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "odyssee", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+        },
+        "security": [{"basic": []}],
+    }
+
+
+def install(app: FastAPI) -> None:
+    app.openapi = document  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""The ``odyssee`` command line: a thin shell over the domain and db functions."""

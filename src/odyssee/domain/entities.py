@@ -1,0 +1,242 @@
+"""The generic controller's operations: list, get, create, replace, delete — for every entity.
+
+Each function runs inside the caller's transaction and either completes or raises an
+:class:`~odyssee.model.errors.OdysseeError`, which rolls everything back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from odyssee.domain import hooks
+from odyssee.domain.actor import Actor
+from odyssee.domain.references import (
+    apply_reference_defaults,
+    check_references,
+    referencing_counts,
+)
+from odyssee.domain.validation import check_required, read_payload
+from odyssee.model.base import Deletion
+from odyssee.model.conventions import utcnow
+from odyssee.model.errors import (
+    Conflict,
+    ErrorDetail,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
+from odyssee.model.registry import EntitySpec, Field, new_id
+from odyssee.model.system import Counter
+from odyssee.odata.options import QueryOptions
+from odyssee.odata.query import count_select, entity_select, output_fields, page_select
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    fields: tuple[Field, ...]
+    rows: list[tuple[Any, ...]]
+    has_more: bool
+    count: int | None
+
+
+def list_entities(
+    session: Session,
+    actor: Actor,
+    spec: EntitySpec,
+    options: QueryOptions,
+    *,
+    offset: int,
+    limit: int,
+) -> Page:
+    """Rows ``offset .. offset+limit`` of the filtered, ordered set; one extra row tells if more exist."""
+    statement = page_select(spec, actor.tenant_id, options, offset=offset, limit=limit + 1)
+    rows = [tuple(row) for row in session.execute(statement)]
+    count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
+    return Page(output_fields(spec, options), rows[:limit], len(rows) > limit, count)
+
+
+def get_entity(
+    session: Session,
+    actor: Actor,
+    spec: EntitySpec,
+    key: uuid.UUID,
+    fields: tuple[Field, ...] | None = None,
+) -> Row:
+    columns = fields if fields is not None else spec.fields
+    row = session.execute(entity_select(spec, actor.tenant_id, key, columns)).first()
+    if row is None:
+        raise not_found(spec, key)
+    return dict(zip((f.name for f in columns), row, strict=True))
+
+
+def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any) -> uuid.UUID:
+    """Insert a row from a client body. The client may choose the id (spec §3.1)."""
+    _refuse_writes_to_read_only(spec)
+    given_id, values = read_payload(spec, payload)
+    key = given_id or new_id()
+    row = {f.name: f.default for f in spec.writable} | values
+    _apply_clock_defaults(spec, row, values)
+    apply_reference_defaults(session, actor, spec, row)
+    hooks.before_write(session, actor, spec, row)
+    check_required(spec, row)
+    check_references(session, actor, spec, row, self_id=key)
+    _check_unique(session, actor, spec, key, row, new=True)
+    if spec.options.numbered:
+        row["id2"] = next_number(session, actor.tenant_id, spec.table_name)
+    row.update(tenant_id=actor.tenant_id, id=key, modified_dateutc=utcnow())
+    _execute(session, spec, sa.insert(spec.table).values(row))
+    return key
+
+
+def replace_entity(session: Session, actor: Actor, spec: EntitySpec, key: uuid.UUID, payload: Any) -> None:
+    """PUT: the body is the whole entity; omitted properties return to their defaults (docs/api.md)."""
+    _refuse_writes_to_read_only(spec)
+    given_id, values = read_payload(spec, payload)
+    if given_id is not None and given_id != key:
+        raise InvalidInput(
+            f"The body's id {given_id} differs from the id in the URL {key}.",
+            code="KeyMismatch",
+            target="id",
+        )
+    current = _lock(session, actor, spec, key)
+    if current.get("sys_logical_delete"):
+        raise Conflict(f"{spec.name} {key} was deleted and cannot be changed.", code="Deleted")
+    row = {f.name: f.default for f in spec.writable} | values
+    for f in spec.writable:
+        if f.default_now and f.name not in values:
+            row[f.name] = current[f.name]
+    apply_reference_defaults(session, actor, spec, row)
+    hooks.before_write(session, actor, spec, row)
+    check_required(spec, row)
+    check_references(session, actor, spec, row, self_id=key)
+    _check_unique(session, actor, spec, key, row, new=False)
+    row["modified_dateutc"] = utcnow()
+    _execute(session, spec, sa.update(spec.table).where(*_key(spec, actor, key)).values(row))
+
+
+def delete_entity(session: Session, actor: Actor, spec: EntitySpec, key: uuid.UUID) -> None:
+    """DELETE by the entity's policy: hard (if unreferenced), logical, or refused."""
+    deletion = spec.options.deletion
+    if deletion is Deletion.FORBIDDEN or spec.options.read_only:
+        raise NotAllowed(
+            spec.options.deletion_hint or f"{spec.name} rows cannot be deleted.",
+            code="DeleteNotAllowed",
+        )
+    current = _lock(session, actor, spec, key)
+    if deletion is Deletion.LOGICAL:
+        if current["sys_logical_delete"]:
+            raise not_found(spec, key)
+        session.execute(
+            sa.update(spec.table)
+            .where(*_key(spec, actor, key))
+            .values(sys_logical_delete=True, modified_dateutc=utcnow())
+        )
+        return
+    referenced = referencing_counts(session, actor, spec, key)
+    if referenced:
+        raise Conflict(
+            f"{spec.name} {key} is still used by "
+            + ", ".join(f"{count} {name}" for name, count in referenced)
+            + "; remove those references first.",
+            code="StillReferenced",
+            details=[ErrorDetail("StillReferenced", f"{count} rows", name) for name, count in referenced],
+        )
+    session.execute(sa.delete(spec.table).where(*_key(spec, actor, key)))
+
+
+def next_number(session: Session, tenant_id: int, name: str) -> int:
+    """The next per-tenant running number; the counter row is locked until the transaction ends."""
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Counter)
+    statement = insert.values(tenant_id=tenant_id, name=name, value=1).on_conflict_do_update(
+        index_elements=["tenant_id", "name"], set_={"value": Counter.value + 1}
+    )
+    return int(session.execute(statement.returning(Counter.value)).scalar_one())
+
+
+def not_found(spec: EntitySpec, key: uuid.UUID) -> NotFound:
+    return NotFound(f"There is no {spec.name} with id {key}.", code="NotFound")
+
+
+def _key(spec: EntitySpec, actor: Actor, key: uuid.UUID) -> tuple[sa.ColumnElement[bool], ...]:
+    return spec.table.c.tenant_id == actor.tenant_id, spec.table.c.id == key
+
+
+def _lock(session: Session, actor: Actor, spec: EntitySpec, key: uuid.UUID) -> Row:
+    row = session.execute(sa.select(spec.table).where(*_key(spec, actor, key)).with_for_update()).mappings().first()
+    if row is None:
+        raise not_found(spec, key)
+    return dict(row)
+
+
+def _refuse_writes_to_read_only(spec: EntitySpec) -> None:
+    if spec.options.read_only:
+        raise NotAllowed(
+            f"{spec.name} is read-only: its rows are maintained by the server.",
+            code="ReadOnlyEntity",
+        )
+
+
+def _apply_clock_defaults(spec: EntitySpec, row: Row, given: Row) -> None:
+    now = utcnow()
+    for f in spec.writable:
+        if f.default_now and f.name not in given:
+            row[f.name] = now
+
+
+def _check_unique(
+    session: Session,
+    actor: Actor,
+    spec: EntitySpec,
+    key: uuid.UUID,
+    row: Row,
+    *,
+    new: bool,
+) -> None:
+    """Give a precise 409 for a duplicate id or ERP key before the database refuses it."""
+    if new and session.execute(sa.select(spec.table.c.id).where(*_key(spec, actor, key))).first():
+        raise Conflict(
+            f"A {spec.name} with id {key} already exists.",
+            code="DuplicateKey",
+            target="id",
+        )
+    keys = ([spec.options.erp_key] if spec.options.erp_key else []) + list(spec.options.unique)
+    for name in keys:
+        value = row.get(name, "")
+        if not value:
+            continue
+        column = spec.table.c[name]
+        clash = session.execute(
+            sa.select(spec.table.c.id).where(
+                spec.table.c.tenant_id == actor.tenant_id,
+                column == value,
+                spec.table.c.id != key,
+            )
+        ).scalar()
+        if clash is not None:
+            raise Conflict(
+                f"Another {spec.name} ({clash}) already has {name} '{value}'.",
+                code="DuplicateKey",
+                target=name,
+                details=[ErrorDetail("DuplicateKey", f"{name} must be unique", name)],
+            )
+
+
+def _execute(session: Session, spec: EntitySpec, statement: sa.Executable) -> None:
+    """Run a write; a uniqueness race lost to a concurrent writer is a 409, never a 500."""
+    try:
+        with session.begin_nested():
+            session.execute(statement)
+    except IntegrityError as error:
+        raise Conflict(
+            f"The {spec.name} conflicts with a row written concurrently: {error.orig}",
+            code="DuplicateKey",
+        ) from None

@@ -1,0 +1,147 @@
+"""Tenants (the *domain* of a login) and their credentials."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from odyssee.domain.actor import Actor
+from odyssee.domain.passwords import hash_password, verify_password
+from odyssee.model.conventions import utcnow
+from odyssee.model.entities.jobs import SYSTEM_JOB_STATUSES
+from odyssee.model.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from odyssee.model.registry import new_id, registry
+from odyssee.model.system import Credential, Tenant
+
+_DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def find_tenant(session: Session, domain: str) -> Tenant | None:
+    return session.execute(sa.select(Tenant).where(Tenant.domain_key == domain.upper())).scalar_one_or_none()
+
+
+def create_tenant(session: Session, domain: str) -> Tenant:
+    """A new, empty tenant with the system job statuses."""
+    if not _DOMAIN.match(domain):
+        raise InvalidInput(
+            f"'{domain}' is not a valid domain: use 1-100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit.",
+            code="InvalidDomain",
+        )
+    if find_tenant(session, domain) is not None:
+        raise Conflict(f"The domain '{domain}' already exists.", code="DuplicateDomain")
+    tenant = Tenant(domain=domain, domain_key=domain.upper(), created_at=utcnow())
+    session.add(tenant)
+    session.flush()
+    seed_job_statuses(session, tenant.id)
+    return tenant
+
+
+def seed_job_statuses(session: Session, tenant_id: int) -> None:
+    """Insert the 17 system statuses that are missing (idempotent)."""
+    table = registry().by_table("job_status").table
+    present = set(session.execute(sa.select(table.c.id).where(table.c.tenant_id == tenant_id)).scalars())
+    now = utcnow()
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "id": status.id,
+            "code": status.code,
+            "name": status.name,
+            "description": status.description,
+            "sequence": sequence,
+            "is_closed": status.is_closed,
+            "modified_dateutc": now,
+        }
+        for sequence, status in enumerate(SYSTEM_JOB_STATUSES)
+        if status.id not in present
+    ]
+    if rows:
+        session.execute(sa.insert(table), rows)
+
+
+def create_credential(session: Session, domain: str, username: str, password: str, *, api: bool) -> Credential:
+    """A login. A non-API login is a technician: it is linked to the ``user`` row with that username,
+    which is created when missing."""
+    tenant = find_tenant(session, domain)
+    if tenant is None:
+        raise NotFound(
+            f"There is no domain '{domain}'. Create it first with: odyssee tenant create {domain}",
+            code="UnknownDomain",
+        )
+    if not username or ":" in username or len(username) > 255:
+        raise InvalidInput(
+            "A username must be 1-255 characters and cannot contain ':'.",
+            code="InvalidUsername",
+        )
+    if len(password) < 4:
+        raise InvalidInput("A password must be at least 4 characters long.", code="InvalidPassword")
+    exists = session.execute(
+        sa.select(Credential.id).where(
+            Credential.tenant_id == tenant.id,
+            Credential.username_key == username.lower(),
+        )
+    ).first()
+    if exists:
+        raise Conflict(f"The user '{username}' already exists in '{domain}'.", code="DuplicateUser")
+    credential = Credential(
+        tenant_id=tenant.id,
+        username=username,
+        username_key=username.lower(),
+        password_hash=hash_password(password),
+        is_api=api,
+        user_id=None if api else _technician(session, tenant.id, username),
+    )
+    session.add(credential)
+    session.flush()
+    return credential
+
+
+def _technician(session: Session, tenant_id: int, username: str) -> uuid.UUID:
+    table = registry().by_table("user").table
+    existing = session.execute(
+        sa.select(table.c.id).where(
+            table.c.tenant_id == tenant_id,
+            sa.func.lower(table.c.username) == username.lower(),
+        )
+    ).scalar()
+    if existing is not None:
+        return uuid.UUID(str(existing))
+    spec = registry().by_table("user")
+    row = {f.name: f.default for f in spec.writable} | {
+        "username": username,
+        "lastname": username,
+    }
+    user_id = new_id()
+    session.execute(
+        sa.insert(table).values(row | {"tenant_id": tenant_id, "id": user_id, "modified_dateutc": utcnow()})
+    )
+    return user_id
+
+
+def authenticate(session: Session, username: str, password: str, domain: str) -> Actor:
+    """The actor for ``username:password@domain``; any mismatch is the same 401, so nothing leaks."""
+    refused = Unauthorized("The user name, password or domain is wrong.", code="Unauthorized")
+    row = session.execute(
+        sa.select(Credential, Tenant)
+        .join(Tenant, Tenant.id == Credential.tenant_id)
+        .where(
+            Tenant.domain_key == domain.upper(),
+            Credential.username_key == username.lower(),
+        )
+    ).first()
+    if row is None:
+        raise refused
+    credential, tenant = row
+    if credential.disabled or not verify_password(credential.id, credential.password_hash, password):
+        raise refused
+    return Actor(
+        tenant_id=tenant.id,
+        domain=tenant.domain,
+        username=credential.username,
+        is_api=credential.is_api,
+        user_id=credential.user_id,
+    )

@@ -1,0 +1,198 @@
+"""A read-only view of the entity model, shaped for the layers that consume it.
+
+Built once from the declarative classes in ``model/entities``; nothing here is declared by
+hand. The OData, validation, controller and OpenAPI code only ever ask this registry.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from odyssee.model import entities
+from odyssee.model.base import Entity, EntityOptions
+from odyssee.model.conventions import EMPTY_GUID, NULL_DATE
+from odyssee.model.types import Money, UtcDateTime
+
+
+class Kind(enum.Enum):
+    """The value kinds of the API, with their OData (Edm) type names."""
+
+    GUID = "Edm.Guid"
+    STRING = "Edm.String"
+    BOOLEAN = "Edm.Boolean"
+    INT32 = "Edm.Int32"
+    DECIMAL = "Edm.Decimal"
+    DATETIME = "Edm.DateTimeOffset"
+    BINARY = "Edm.Binary"
+
+
+DEFAULTS: dict[Kind, Any] = {
+    Kind.GUID: EMPTY_GUID,
+    Kind.STRING: "",
+    Kind.BOOLEAN: False,
+    Kind.INT32: 0,
+    Kind.DECIMAL: 0.0,
+    Kind.DATETIME: NULL_DATE,
+    Kind.BINARY: b"",
+}
+
+
+def _kind(column: sa.Column[Any]) -> Kind:
+    column_type = column.type
+    if isinstance(column_type, UtcDateTime):
+        return Kind.DATETIME
+    if isinstance(column_type, Money):
+        return Kind.DECIMAL
+    if isinstance(column_type, sa.Uuid):
+        return Kind.GUID
+    if isinstance(column_type, sa.Boolean):
+        return Kind.BOOLEAN
+    if isinstance(column_type, sa.Integer):
+        return Kind.INT32
+    if isinstance(column_type, sa.LargeBinary):
+        return Kind.BINARY
+    if isinstance(column_type, sa.String):
+        return Kind.STRING
+    raise TypeError(f"column {column} has a type the API cannot exchange: {column_type!r}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One exposed property of an entity."""
+
+    name: str
+    kind: Kind
+    column: sa.Column[Any] = field(repr=False)
+    max_length: int | None = None
+    required: bool = False
+    read_only: bool = False
+    references: str | None = None
+    """Table name of the entity a foreign key points to."""
+    minimum: float | None = None
+    maximum: float | None = None
+    default: Any = None
+    default_now: bool = False
+    """A datetime that takes the server's clock when the client gives none."""
+    doc: str = ""
+
+    @property
+    def is_key(self) -> bool:
+        return self.name == "id"
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity set: its controller name, table and fields in declaration order."""
+
+    name: str
+    """The controller (entity set) name used in URLs and ``@odata.context``: ``Company``, ``Jobs``."""
+    table: sa.Table = field(repr=False)
+    fields: tuple[Field, ...] = field(repr=False)
+    options: EntityOptions = field(repr=False)
+
+    @property
+    def table_name(self) -> str:
+        return self.table.name
+
+    @property
+    def by_name(self) -> dict[str, Field]:
+        return _fields_by_name(self)
+
+    def field(self, name: str) -> Field | None:
+        return self.by_name.get(name)
+
+    @property
+    def writable(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if not f.read_only and not f.is_key)
+
+    @property
+    def references(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.references)
+
+
+@cache
+def _fields_by_name(spec: EntitySpec) -> dict[str, Field]:
+    return {f.name: f for f in spec.fields}
+
+
+def _field(column: sa.Column[Any]) -> Field:
+    info = column.info
+    kind = _kind(column)
+    default = info.get("default", DEFAULTS[kind]) if kind in (Kind.BOOLEAN, Kind.GUID) else DEFAULTS[kind]
+    return Field(
+        name=column.name,
+        kind=kind,
+        column=column,
+        max_length=getattr(column.type, "length", None) if kind is Kind.STRING else None,
+        required=bool(info.get("required")),
+        read_only=bool(info.get("read_only")),
+        references=info.get("references"),
+        minimum=info.get("minimum"),
+        maximum=info.get("maximum"),
+        default=default,
+        default_now=bool(info.get("default_now")),
+        doc=info.get("doc", ""),
+    )
+
+
+def _spec(cls: type[Entity]) -> EntitySpec:
+    table = cls.__table__
+    assert isinstance(table, sa.Table)
+    fields = tuple(_field(column) for column in table.columns if not column.info.get("hidden"))
+    return EntitySpec(name=cls.__name__, table=table, fields=fields, options=cls.odata)
+
+
+@dataclass(frozen=True)
+class Registry:
+    specs: tuple[EntitySpec, ...]
+
+    def __iter__(self) -> Iterator[EntitySpec]:
+        return iter(self.specs)
+
+    def lookup(self, name: str) -> EntitySpec | None:
+        """Find an entity set by controller name, case-insensitively as ASP.NET routing does."""
+        return _by_lower_name(self).get(name.lower())
+
+    def by_table(self, table_name: str) -> EntitySpec:
+        return _by_table(self)[table_name]
+
+    def referencing(self, target: EntitySpec) -> tuple[tuple[EntitySpec, Field], ...]:
+        """Every (entity, foreign key) pair that points at ``target``."""
+        return tuple((spec, f) for spec in self.specs for f in spec.references if f.references == target.table_name)
+
+
+@cache
+def _by_lower_name(registry: Registry) -> dict[str, EntitySpec]:
+    return {spec.name.lower(): spec for spec in registry.specs}
+
+
+@cache
+def _by_table(registry: Registry) -> dict[str, EntitySpec]:
+    return {spec.table_name: spec for spec in registry.specs}
+
+
+@cache
+def registry() -> Registry:
+    """The registry of all entities, in controller-name order."""
+    classes = [getattr(entities, name) for name in entities.__all__]
+    specs = sorted((_spec(cls) for cls in classes), key=lambda spec: spec.name)
+    built = Registry(tuple(specs))
+    for spec in built:
+        for f in spec.references:
+            if f.references not in _by_table(built):
+                raise LookupError(f"{spec.name}.{f.name} references unknown table {f.references!r}")
+    return built
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+__all__ = ["DEFAULTS", "EntitySpec", "Field", "Kind", "Registry", "new_id", "registry"]

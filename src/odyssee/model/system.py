@@ -1,0 +1,58 @@
+"""Internal tables: tenants, login credentials and per-tenant counters. Never exposed over OData."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from odyssee.model.base import Base
+from odyssee.model.types import UtcDateTime
+
+
+class Tenant(Base):
+    """A customer database, named by the *domain* of ``username:password@domain``."""
+
+    __tablename__ = "tenant"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    domain: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    domain_key: Mapped[str] = mapped_column(
+        sa.String(100),
+        nullable=False,
+        unique=True,
+        doc="Upper-cased domain: domains are matched case-insensitively.",
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class Credential(Base):
+    """A login. API users (``is_api``) stand alone; other logins belong to a ``user`` row (a technician)."""
+
+    __tablename__ = "credential"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "username_key"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False)
+    username: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    username_key: Mapped[str] = mapped_column(
+        sa.String(255),
+        nullable=False,
+        doc="Lower-cased username: usernames are e-mail-like and case-insensitive.",
+    )
+    password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    is_api: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+
+class Counter(Base):
+    """Per-tenant running numbers (``jobs.id2`` ...), incremented under a row lock."""
+
+    __tablename__ = "counter"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)

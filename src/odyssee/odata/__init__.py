@@ -1,0 +1,1 @@
+"""The OData query language and wire format, free of HTTP: parse -> plan -> SQL -> serialise."""

@@ -1,0 +1,177 @@
+"""Bad input gets a clear OData error with the right status and leaves the data as it was."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tenant
+from tests.factories import Factory
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], list)
+    if code:
+        assert error["code"] == code
+    return error  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def company(make: Factory) -> dict[str, Any]:
+    return make("Company", name="Original", phone="123")
+
+
+BAD_BODIES = [
+    pytest.param({"name": 42}, "InvalidType", "name", id="number-for-string"),
+    pytest.param({"name": "x" * 65}, "TooLong", "name", id="over-long"),
+    pytest.param({"name": "Acme", "nmae": "x"}, "UnknownProperty", "nmae", id="unknown-property"),
+    pytest.param({"name": "Acme", "is_client": "yes"}, "InvalidType", "is_client", id="string-for-bool"),
+    pytest.param({"name": "Acme", "company_type_id": "not-a-guid"}, "InvalidGuid", "company_type_id", id="bad-guid"),
+    pytest.param({"name": "Acme", "create_date": "yesterday"}, "InvalidDateTime", "create_date", id="bad-date"),
+    pytest.param({"name": "Acme", "create_date": "2015-02-30T00:00:00Z"}, "InvalidDateTime", "create_date", id="no-such-day"),
+    pytest.param({"name": "Acme", "discount": 150}, "OutOfRange", "discount", id="above-maximum"),
+    pytest.param({"name": "Acme", "credit_limit": 1e30}, "OutOfRange", "credit_limit", id="too-big"),
+    pytest.param({"name": ""}, "Required", "name", id="empty-required"),
+    pytest.param({"phone": "1"}, "Required", "name", id="missing-required"),
+    pytest.param({"name": None}, "Required", "name", id="null-required"),
+]
+
+
+@pytest.mark.parametrize(("body", "code", "target"), BAD_BODIES)
+def test_invalid_post_is_400_with_field_details_and_creates_nothing(
+    tenant: Tenant, company: dict[str, Any], body: dict[str, Any], code: str, target: str
+) -> None:
+    before = tenant.rows("Company")
+    error = assert_error(tenant.post("/api/Company", body), 400, "ValidationFailed")
+    assert {"code": code, "target": target} in [{"code": d["code"], "target": d["target"]} for d in error["details"]]
+    assert tenant.rows("Company") == before
+
+
+@pytest.mark.parametrize(("body", "code", "target"), BAD_BODIES)
+def test_invalid_put_is_400_and_changes_nothing(
+    tenant: Tenant, company: dict[str, Any], body: dict[str, Any], code: str, target: str
+) -> None:
+    before = tenant.rows("Company")
+    assert_error(tenant.put(f"/api/Company({company['id']})", body), 400, "ValidationFailed")
+    assert tenant.rows("Company") == before
+
+
+def test_every_problem_is_reported_at_once(tenant: Tenant) -> None:
+    error = assert_error(tenant.post("/api/Company", {"name": 1, "phone": 2, "zzz": 3}), 400)
+    assert {d["target"] for d in error["details"]} == {"name", "phone", "zzz"}
+
+
+def test_unknown_property_suggests_the_close_name(tenant: Tenant) -> None:
+    error = assert_error(tenant.post("/api/Company", {"name": "A", "vat_reg_cod": "BE1"}), 400)
+    assert "did you mean 'vat_reg_code'" in error["details"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "code"),
+    [
+        pytest.param(b'{"name": "Acme"', "application/json", 400, "MalformedJson", id="truncated-json"),
+        pytest.param(b"name=Acme", "application/json", 400, "MalformedJson", id="not-json"),
+        pytest.param(b"", "application/json", 400, "InvalidBody", id="empty"),
+        pytest.param(b'["Acme"]', "application/json", 400, "InvalidBody", id="array"),
+        pytest.param(b"<company/>", "application/xml", 415, "UnsupportedMediaType", id="xml-not-yet"),
+        pytest.param(b"name", "text/plain", 415, "UnsupportedMediaType", id="text"),
+    ],
+)
+def test_unreadable_bodies(tenant: Tenant, content: bytes, content_type: str, status: int, code: str) -> None:
+    before = tenant.rows("Company")
+    response = tenant.client.post(
+        "/api/Company", content=content, headers={**tenant.headers, "Content-Type": content_type}
+    )
+    assert_error(response, status, code)
+    assert tenant.rows("Company") == before
+
+
+def test_body_too_large_is_413(tenant: Tenant) -> None:
+    response = tenant.post("/api/Company", {"name": "A", "notes": "x" * 70_000})
+    assert_error(response, 413, "PayloadTooLarge")
+    assert tenant.rows("Company") == []
+
+
+def test_duplicate_id_is_409(tenant: Tenant, company: dict[str, Any]) -> None:
+    error = assert_error(tenant.post("/api/Company", {"id": company["id"], "name": "Twin"}), 409, "DuplicateKey")
+    assert company["id"] in error["message"]
+    assert [row["name"] for row in tenant.rows("Company")] == ["Original"]
+
+
+def test_duplicate_erp_key_is_409_and_empty_codes_do_not_clash(tenant: Tenant) -> None:
+    assert tenant.post("/api/Company", {"name": "A", "code": "C001"}).status_code == 201
+    error = assert_error(tenant.post("/api/Company", {"name": "B", "code": "C001"}), 409, "DuplicateKey")
+    assert error["target"] == "code"
+    assert tenant.post("/api/Company", {"name": "C"}).status_code == 201
+    assert tenant.post("/api/Company", {"name": "D"}).status_code == 201
+    assert sorted(row["name"] for row in tenant.rows("Company")) == ["A", "C", "D"]
+
+
+def test_unknown_foreign_key_is_422_naming_field_and_value(tenant: Tenant, make: Factory) -> None:
+    ghost = str(uuid.uuid4())
+    body = make.body("Project", project_type_id=ghost)
+    error = assert_error(tenant.post("/api/Project", body), 422, "UnknownReference")
+    assert error["details"][0]["target"] == "project_type_id"
+    assert ghost in error["message"]
+    assert tenant.rows("Project") == []
+
+
+def test_required_reference_without_default_is_400(tenant: Tenant) -> None:
+    error = assert_error(tenant.post("/api/Contact", {"lastname": "Doe"}), 400)
+    assert error["details"][0]["target"] == "company_id"
+
+
+def test_put_with_a_different_id_in_the_body_is_400(tenant: Tenant, company: dict[str, Any]) -> None:
+    assert_error(tenant.put(f"/api/Company({company['id']})", {"id": str(uuid.uuid4()), "name": "X"}), 400, "KeyMismatch")
+    assert tenant.get(f"/api/Company({company['id']})").json()["name"] == "Original"
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "code"),
+    [
+        pytest.param("/api/Nothing", 404, "UnknownController", id="unknown-controller"),
+        pytest.param(f"/api/Company({uuid.uuid4()})", 404, "NotFound", id="unknown-id"),
+        pytest.param("/api/Company(12345)", 400, "InvalidKey", id="bad-key"),
+        pytest.param("/api/Company(code='C001')", 501, "NotImplemented", id="alternate-key-not-yet"),
+        pytest.param("/api/Company?$filter=name eq", 400, "SyntaxError", id="filter-syntax"),
+        pytest.param("/api/Company?$filter=nmae eq 'x'", 400, "UnknownProperty", id="filter-unknown-property"),
+        pytest.param("/api/Company?$filter=tenant_id eq 1", 400, "UnknownProperty", id="filter-hidden-column"),
+        pytest.param("/api/Company?$filter=name eq 5", 400, "InvalidLiteral", id="filter-type-mismatch"),
+        pytest.param("/api/Company?$filter=company_type_id eq 'nope'", 400, "InvalidLiteral", id="filter-bad-guid"),
+        pytest.param("/api/Company?$filter=modified_dateutc gt 'soon'", 400, "InvalidLiteral", id="filter-bad-date"),
+        pytest.param("/api/Company?$filter=name", 400, "InvalidFilter", id="filter-not-boolean"),
+        pytest.param("/api/Company?$filter=", 400, "InvalidQueryOption", id="filter-empty"),
+        pytest.param("/api/Company?$select=nmae", 400, "UnknownProperty", id="select-unknown"),
+        pytest.param("/api/Company?$orderby=name sideways", 400, "InvalidQueryOption", id="orderby-direction"),
+        pytest.param("/api/Company?$orderby=nmae", 400, "UnknownProperty", id="orderby-unknown"),
+        pytest.param("/api/Company?$top=-1", 400, "InvalidQueryOption", id="top-negative"),
+        pytest.param("/api/Company?$skip=abc", 400, "InvalidQueryOption", id="skip-text"),
+        pytest.param("/api/Company?$count=maybe", 400, "InvalidQueryOption", id="count-text"),
+        pytest.param("/api/Company?$frobnicate=1", 400, "InvalidQueryOption", id="unknown-option"),
+        pytest.param("/api/Company?$expand=company_type", 501, "NotImplemented", id="expand-not-yet"),
+        pytest.param("/api/Company?$search=acme", 501, "NotImplemented", id="search-not-yet"),
+        pytest.param("/api/Company?$filter=company_type/name eq 'x'", 501, "NotImplemented", id="navigation-not-yet"),
+    ],
+)
+def test_bad_urls(tenant: Tenant, url: str, status: int, code: str) -> None:
+    assert_error(tenant.get(url), status, code)
+
+
+def test_filter_syntax_error_names_the_position(tenant: Tenant) -> None:
+    error = assert_error(tenant.get("/api/Company?$filter=name eq 'a' zz"), 400, "SyntaxError")
+    assert "position 12" in error["message"]
+
+
+def test_unknown_route_and_wrong_verb_use_the_error_format(tenant: Tenant) -> None:
+    assert_error(tenant.get("/elsewhere"), 404)
+    assert_error(tenant.client.patch("/api/Company", headers=tenant.headers), 405)
+
+
+def test_xml_responses_are_refused_clearly_until_supported(tenant: Tenant) -> None:
+    assert_error(tenant.get("/api/Company", headers={"Accept": "application/xml"}), 406, "NotAcceptable")
