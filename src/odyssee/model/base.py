@@ -121,7 +121,7 @@ class Entity(Base):
 
 
 def _info(doc: str | None, **facts: Any) -> dict[str, Any]:
-    info = {key: value for key, value in facts.items() if value not in (None, False)}
+    info = {key: value for key, value in facts.items() if value is not None and value is not False}
     if doc:
         info["doc"] = doc
     return info
