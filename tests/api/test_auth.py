@@ -76,4 +76,6 @@ def test_technician_logins_get_a_user_row(database: Database, app_client: TestCl
         create_credential(session, tenant.domain, "anna@example.com", "pw-anna", api=False)
     users = tenant.get("/api/User?$filter=username eq 'anna@example.com'").json()["value"]
     assert len(users) == 1
-    assert app_client.get("/api/Company", headers=basic("anna@example.com", "pw-anna", tenant.domain)).status_code == 200
+    assert (
+        app_client.get("/api/Company", headers=basic("anna@example.com", "pw-anna", tenant.domain)).status_code == 200
+    )

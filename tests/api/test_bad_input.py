@@ -34,7 +34,9 @@ BAD_BODIES = [
     pytest.param({"name": "Acme", "is_client": "yes"}, "InvalidType", "is_client", id="string-for-bool"),
     pytest.param({"name": "Acme", "company_type_id": "not-a-guid"}, "InvalidGuid", "company_type_id", id="bad-guid"),
     pytest.param({"name": "Acme", "create_date": "yesterday"}, "InvalidDateTime", "create_date", id="bad-date"),
-    pytest.param({"name": "Acme", "create_date": "2015-02-30T00:00:00Z"}, "InvalidDateTime", "create_date", id="no-such-day"),
+    pytest.param(
+        {"name": "Acme", "create_date": "2015-02-30T00:00:00Z"}, "InvalidDateTime", "create_date", id="no-such-day"
+    ),
     pytest.param({"name": "Acme", "discount": 150}, "OutOfRange", "discount", id="above-maximum"),
     pytest.param({"name": "Acme", "credit_limit": 1e30}, "OutOfRange", "credit_limit", id="too-big"),
     pytest.param({"name": ""}, "Required", "name", id="empty-required"),
@@ -128,7 +130,9 @@ def test_required_reference_without_default_is_400(tenant: Tenant) -> None:
 
 
 def test_put_with_a_different_id_in_the_body_is_400(tenant: Tenant, company: dict[str, Any]) -> None:
-    assert_error(tenant.put(f"/api/Company({company['id']})", {"id": str(uuid.uuid4()), "name": "X"}), 400, "KeyMismatch")
+    assert_error(
+        tenant.put(f"/api/Company({company['id']})", {"id": str(uuid.uuid4()), "name": "X"}), 400, "KeyMismatch"
+    )
     assert tenant.get(f"/api/Company({company['id']})").json()["name"] == "Original"
 
 

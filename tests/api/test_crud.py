@@ -52,7 +52,9 @@ def test_put_replaces_and_bumps_modified_dateutc(make: Factory, tenant: Tenant, 
     spec = registry().lookup(controller)
     assert spec is not None
     created = make(controller)
-    text_fields = [f for f in spec.writable if f.kind is Kind.STRING and not f.required and f.name != spec.options.erp_key]
+    text_fields = [
+        f for f in spec.writable if f.kind is Kind.STRING and not f.required and f.name != spec.options.erp_key
+    ]
     body = {name: created[name] for name in make.body(controller) if name in created}
     changed = text_fields[0].name if text_fields else None
     if changed:

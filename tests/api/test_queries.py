@@ -58,7 +58,9 @@ def test_seed_usage_lines_by_job(tenant: Tenant, make: Factory) -> None:
     part = make("JobPartUsage", jobs_id=job["id"])
     make("JobPartUsage")
     time_line = make("JobNonPartUsage", jobs_id=job["id"])
-    assert [r["id"] for r in tenant.get(f"/api/JobPartUsage?$filter=jobs_id+eq+{job['id']}").json()["value"]] == [part["id"]]
+    assert [r["id"] for r in tenant.get(f"/api/JobPartUsage?$filter=jobs_id+eq+{job['id']}").json()["value"]] == [
+        part["id"]
+    ]
     lines = tenant.get(f"/api/JobNonPartUsage?$filter=jobs_id+eq+{job['id']}").json()["value"]
     assert [r["id"] for r in lines] == [time_line["id"]]
 
@@ -84,12 +86,17 @@ def test_seed_usage_lines_by_job(tenant: Tenant, make: Factory) -> None:
         ("code in ('C001', 'C003')", ["Acme Bakeries", "Sunrise Hotels"]),
         ("discount add 1 ge 6", ["Acme Bakeries", "Sunrise Hotels"]),
         ("year(modified_dateutc) ge 2020", ["Acme Bakeries", "Northwind Dairy", "O'Neil & Sons", "Sunrise Hotels"]),
-        ("modified_dateutc gt 2015-07-14T13:08:00Z", ["Acme Bakeries", "Northwind Dairy", "O'Neil & Sons", "Sunrise Hotels"]),
+        (
+            "modified_dateutc gt 2015-07-14T13:08:00Z",
+            ["Acme Bakeries", "Northwind Dairy", "O'Neil & Sons", "Sunrise Hotels"],
+        ),
         ("modified_dateutc lt '2015-07-14T13:08:00.000Z'", []),
         ("create_date gt '2015-07-14'", ["Acme Bakeries", "Northwind Dairy", "O'Neil & Sons", "Sunrise Hotels"]),
     ],
 )
-def test_filter_expressions(tenant: Tenant, companies: list[dict[str, Any]], expression: str, expected: list[str]) -> None:
+def test_filter_expressions(
+    tenant: Tenant, companies: list[dict[str, Any]], expression: str, expected: list[str]
+) -> None:
     response = tenant.get("/api/Company", params={"$filter": expression, "$orderby": "name"})
     assert names(response) == expected
 

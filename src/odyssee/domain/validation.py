@@ -140,7 +140,7 @@ def is_empty(field: Field, value: Any) -> bool:
     if field.kind is Kind.STRING:
         return not str(value).strip()
     if field.kind is Kind.GUID:
-        return value == EMPTY_GUID
+        return bool(value == EMPTY_GUID)
     return False
 
 

@@ -28,9 +28,9 @@ def _rules(spec: EntitySpec, field: Field) -> str:
     if field.max_length:
         rules.append(f"max {field.max_length}")
     if field.minimum is not None or field.maximum is not None:
-        rules.append(
-            f"range {field.minimum if field.minimum is not None else '…'}–{field.maximum if field.maximum is not None else '…'}"
-        )
+        low = "…" if field.minimum is None else field.minimum
+        high = "…" if field.maximum is None else field.maximum
+        rules.append(f"range {low}–{high}")
     if field.references:
         rules.append(f"→ {registry().by_table(field.references).name}")
     if field.name == spec.options.erp_key:

@@ -50,7 +50,7 @@ def unknown_property(spec: EntitySpec, name: str, option: str) -> InvalidQuery:
 
 class _Binder(AstToSqlAlchemyCoreVisitor):
     def __init__(self, spec: EntitySpec) -> None:
-        super().__init__(spec.table)
+        super().__init__(spec.table)  # type: ignore[arg-type]  # odata-query annotates a class, uses an instance
         self.spec = spec
 
     def _field(self, node: ast._Node) -> Field | None:
@@ -61,7 +61,7 @@ class _Binder(AstToSqlAlchemyCoreVisitor):
             return found
         return None
 
-    def visit_Identifier(self, node: ast.Identifier) -> sa.ColumnElement[Any]:
+    def visit_Identifier(self, node: ast.Identifier) -> sa.ColumnElement[Any]:  # type: ignore[override]
         found = self._field(node)
         assert found is not None
         return found.column
@@ -75,7 +75,7 @@ class _Binder(AstToSqlAlchemyCoreVisitor):
     def visit_CollectionLambda(self, node: ast.CollectionLambda) -> Any:
         raise NotImplementedFeature("any/all in $filter are not supported yet.", code="NotImplemented")
 
-    def visit_Compare(self, node: ast.Compare) -> sa.ColumnElement[bool]:
+    def visit_Compare(self, node: ast.Compare) -> sa.ColumnElement[bool]:  # type: ignore[override]
         left_field = self._field(node.left)
         right_field = self._field(node.right)
         left = self._operand(node.left, right_field)
@@ -131,7 +131,8 @@ def parse_filter(text: str) -> ast._Node:
         position = getattr(error.token, "index", 0)
         raise _syntax_error(text, position) from None
     try:
-        return ODataParser().parse(iter(tokens))
+        tree: ast._Node = ODataParser().parse(iter(tokens))
+        return tree
     except oq.ParsingException as error:
         if error.eof or error.token is None:
             raise _syntax_error(text, len(text)) from None

@@ -1,0 +1,84 @@
+"""Concurrent writers through a real HTTP server on 127.0.0.1: conflicts are 409s, never 500s."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import uvicorn
+
+from odyssee.api.app import create_app
+from odyssee.db.engine import Database
+from odyssee.domain.tenants import create_credential, create_tenant
+from odyssee.settings import Settings
+from tests.conftest import basic
+
+WRITERS = 8
+
+
+@pytest.fixture
+def live(database: Database) -> Iterator[tuple[str, dict[str, str]]]:
+    with database.transaction(write=True) as session:
+        create_tenant(session, "RACE")
+        create_credential(session, "RACE", "api", "pw-race", api=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(Settings(database_url=database.url), database), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", basic("api", "pw-race", "RACE")
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _post_all(
+    base: str, headers: dict[str, str], controller: str, bodies: list[dict[str, object]]
+) -> list[httpx.Response]:
+    barrier = threading.Barrier(len(bodies))
+
+    def post(body: dict[str, object]) -> httpx.Response:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            barrier.wait(timeout=10)
+            return client.post(f"/api/{controller}", json=body)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(post, bodies))
+
+
+def test_racing_duplicate_codes_create_one_row(live: tuple[str, dict[str, str]]) -> None:
+    base, headers = live
+    responses = _post_all(base, headers, "ProjectType", [{"code": "RACE", "name": f"n{i}"} for i in range(WRITERS)])
+    assert Counter(r.status_code for r in responses) == {201: 1, 409: WRITERS - 1}, [r.text for r in responses]
+    assert all(r.json()["error"]["code"] == "DuplicateKey" for r in responses if r.status_code == 409)
+    rows = httpx.get(f"{base}/api/ProjectType?$filter=code eq 'RACE'", headers=headers).json()["value"]
+    assert len(rows) == 1
+
+
+def test_concurrent_jobs_get_distinct_running_numbers(live: tuple[str, dict[str, str]]) -> None:
+    base, headers = live
+    with httpx.Client(base_url=base, headers=headers) as client:
+        company = client.post("/api/Company", json={"name": "Acme"}).json()
+        status = client.post("/api/ProjectStatus", json={"name": "Active", "is_default": True}).json()
+        project = client.post(
+            "/api/Project", json={"company_id": company["id"], "project_status_id": status["id"]}
+        ).json()
+        client.post("/api/JobType", json={"name": "Repair", "is_default": True})
+    responses = _post_all(
+        base, headers, "Jobs", [{"project_id": project["id"], "name": f"job {i}"} for i in range(WRITERS)]
+    )
+    assert [r.status_code for r in responses] == [201] * WRITERS, [r.text for r in responses]
+    assert sorted(r.json()["id2"] for r in responses) == list(range(1, WRITERS + 1))
