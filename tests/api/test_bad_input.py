@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from odyssee.model.registry import EntitySpec, Kind, registry
 from tests.conftest import Tenant
 from tests.factories import Factory
 
@@ -179,3 +180,45 @@ def test_unknown_route_and_wrong_verb_use_the_error_format(tenant: Tenant) -> No
 
 def test_xml_responses_are_refused_clearly_until_supported(tenant: Tenant) -> None:
     assert_error(tenant.get("/api/Company", headers={"Accept": "application/xml"}), 406, "NotAcceptable")
+
+
+WRITABLE_SPECS = [spec for spec in registry() if not spec.options.read_only]
+
+
+def _bad_values(spec: EntitySpec) -> list[tuple[str, Any, str]]:
+    """(property, bad value, expected detail code) for each kind of mistake this entity allows."""
+    cases: list[tuple[str, Any, str]] = [("no_such_property", 1, "UnknownProperty")]
+    bounded = next((f for f in spec.writable if f.kind is Kind.STRING and f.max_length), None)
+    if bounded:
+        cases.append((bounded.name, "x" * (bounded.max_length + 1), "TooLong"))  # type: ignore[operator]
+    for field in spec.writable:
+        if field.kind is Kind.BOOLEAN:
+            cases.append((field.name, "true", "InvalidType"))
+            break
+    for field in spec.writable:
+        if field.kind is Kind.GUID:
+            cases.append((field.name, "not-a-guid", "InvalidGuid"))
+            break
+    for field in spec.writable:
+        if field.kind is Kind.DATETIME:
+            cases.append((field.name, "31/12/2026", "InvalidDateTime"))
+            break
+    for field in spec.writable:
+        if field.kind in (Kind.INT32, Kind.DECIMAL):
+            cases.append((field.name, "many" if field.kind is Kind.DECIMAL else 1.5, "InvalidType"))
+            break
+    return cases
+
+
+@pytest.mark.parametrize("spec", WRITABLE_SPECS, ids=lambda spec: spec.name)
+def test_every_entity_rejects_bad_values_and_keeps_its_rows(tenant: Tenant, make: Factory, spec: EntitySpec) -> None:
+    existing = make(spec.name)
+    before = tenant.rows(spec.name)
+    for name, value, code in _bad_values(spec):
+        body = make.body(spec.name) | {name: value}
+        created = tenant.post(f"/api/{spec.name}", body)
+        error = assert_error(created, 400, "ValidationFailed")
+        assert (code, name) in [(d["code"], d["target"]) for d in error["details"]], (name, error)
+        replaced = tenant.put(f"/api/{spec.name}({existing['id']})", body)
+        assert_error(replaced, 400, "ValidationFailed")
+    assert tenant.rows(spec.name) == before

@@ -156,6 +156,18 @@ def flag(default: bool = False, *, read_only: bool = False, doc: str | None = No
     )
 
 
+def _number(
+    column_type: Any, required: bool, read_only: bool, minimum: float | None, maximum: float | None, doc: str | None
+) -> Any:
+    return mapped_column(
+        column_type,
+        nullable=False,
+        default=0,
+        server_default="0",
+        info=_info(doc, required=required, read_only=read_only, minimum=minimum, maximum=maximum),
+    )
+
+
 def integer(
     *,
     required: bool = False,
@@ -165,19 +177,7 @@ def integer(
     doc: str | None = None,
 ) -> Any:
     """A 32-bit integer column, 0 when unset."""
-    return mapped_column(
-        sa.Integer,
-        nullable=False,
-        default=0,
-        server_default="0",
-        info=_info(
-            doc,
-            required=required,
-            read_only=read_only,
-            minimum=minimum,
-            maximum=maximum,
-        ),
-    )
+    return _number(sa.Integer, required, read_only, minimum, maximum, doc)
 
 
 def decimal(
@@ -189,19 +189,7 @@ def decimal(
     doc: str | None = None,
 ) -> Any:
     """A decimal (quantity, price) column, 0 when unset."""
-    return mapped_column(
-        Money,
-        nullable=False,
-        default=0,
-        server_default="0",
-        info=_info(
-            doc,
-            required=required,
-            read_only=read_only,
-            minimum=minimum,
-            maximum=maximum,
-        ),
-    )
+    return _number(Money, required, read_only, minimum, maximum, doc)
 
 
 def timestamp(
