@@ -1,0 +1,113 @@
+"""Bounded read/write figures for the generic controller against a real `odyssee serve --demo`.
+
+    uv run python bench/list_read.py [--database-url URL] [--requests 2000] [--seconds 30] [--clients 8]
+
+Starts the server on a free 127.0.0.1 port, then measures (1) the seed's delta list query
+(`JobApproval?$filter=modified_dateutc gt '…'`, 20-row pages of Company) and (2) single-entity
+POSTs, with N concurrent clients. Prints requests/s and p50/p99 latency. Loopback only; every
+loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+
+AUTH = {"Authorization": "Basic QVBJVXNlcjoxMjM0NTZAVEVTVEFQSQ=="}
+
+
+def _port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run(
+    label: str, clients: int, total: int, seconds: float, call: Callable[[httpx.Client, int], httpx.Response], base: str
+) -> None:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(total))
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        with httpx.Client(base_url=base, headers=AUTH, timeout=30) as client:
+            while time.monotonic() < deadline:
+                with lock:
+                    index = next(counter, None)
+                if index is None:
+                    return
+                started = time.perf_counter()
+                response = call(client, index)
+                elapsed = time.perf_counter() - started
+                assert response.status_code < 300, response.text
+                with lock:
+                    latencies.append(elapsed)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    print(
+        f"{label:<38} {len(latencies) / wall:8.0f} req/s  p50 {statistics.median(latencies) * 1000:6.1f} ms"
+        f"  p99 {p99 * 1000:6.1f} ms  ({len(latencies)} requests, {clients} clients)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database_url or f"sqlite:///{folder}/bench.db"
+        port = _port()
+        env = {**os.environ, "ODYSSEE_DATABASE_URL": url}
+        command = [sys.executable, "-m", "odyssee", "serve", "--demo", "--port", str(port), "--log-level", "warning"]
+        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) as server:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"{base}/api/Company", headers=AUTH, timeout=2)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("server did not start") from None
+                    time.sleep(0.2)
+            with httpx.Client(base_url=base, headers=AUTH) as client:
+                for i in range(40):
+                    client.post("/api/Company", json={"name": f"Bench {i}"}, headers={"Prefer": "return=minimal"})
+            print(f"engine: {url.split(':')[0]}")
+            delta = (
+                "/api/JobApproval?$filter=modified_dateutc gt '2015-07-14T13:08:00.000Z' and is_daily_approval eq false"
+            )
+            run("GET JobApproval delta query", args.clients, args.requests, args.seconds,
+                lambda c, i: c.get(delta), base)  # fmt: skip
+            run("GET Company (20-row page)", args.clients, args.requests, args.seconds,
+                lambda c, i: c.get("/api/Company"), base)  # fmt: skip
+            minimal = {"Prefer": "return=minimal"}
+            run("POST JobType (return=minimal)", args.clients, args.requests // 2, args.seconds,
+                lambda c, i: c.post("/api/JobType", json={"name": f"T{i}"}, headers=minimal), base)  # fmt: skip
+            server.terminate()
+
+
+if __name__ == "__main__":
+    main()
