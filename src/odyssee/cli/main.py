@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -38,17 +40,22 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _open(database_url: str | None) -> Database:
-    """Open and migrate the database, turning connection problems into one clear line."""
+@contextmanager
+def _opened(database_url: str | None) -> Iterator[Database]:
+    """Open and migrate the database, turning connection problems into one clear line; always close it."""
     settings = Settings.from_env(database_url)
     try:
         database = Database(settings.database_url)
-        upgrade(database.engine)
     except ArgumentError as error:
         raise _fail(f"invalid database URL {settings.database_url!r}: {error}") from None
-    except OperationalError as error:
-        raise _fail(f"cannot open the database {settings.database_url!r}: {error.orig}") from None
-    return database
+    try:
+        try:
+            upgrade(database.engine)
+        except OperationalError as error:
+            raise _fail(f"cannot open the database {settings.database_url!r}: {error.orig}") from None
+        yield database
+    finally:
+        database.dispose()
 
 
 @app.command()
@@ -71,31 +78,24 @@ def serve(
     from odyssee.api.app import create_app
     from odyssee.domain.demo import ensure_demo
 
-    database = _open(database_url)
-    if demo:
-        with database.transaction(write=True) as session:
-            ensure_demo(session)
-        typer.echo(f"demo tenant ready: curl -u 'APIUser:123456@TESTAPI' http://{host}:{port}/api/Company")
-    settings = Settings.from_env(database.url)
-    typer.echo(
-        f"odyssee serving http://{host}:{port}/api on {database.engine.url.render_as_string(hide_password=True)}"
-    )
-    uvicorn.run(
-        create_app(settings, database),
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-    )
+    with _opened(database_url) as database:
+        if demo:
+            with database.transaction(write=True) as session:
+                ensure_demo(session)
+            typer.echo(f"demo tenant ready: curl -u 'APIUser:123456@TESTAPI' http://{host}:{port}/api/Company")
+        settings = Settings.from_env(database.url)
+        shown = database.engine.url.render_as_string(hide_password=True)
+        typer.echo(f"odyssee serving http://{host}:{port}/api on {shown}")
+        uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level, access_log=False)
 
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Create or migrate the database schema to the current version."""
-    database = _open(database_url)
     from odyssee.db.migrate import current_revision
 
-    typer.echo(f"database at revision {current_revision(database.engine)}")
+    with _opened(database_url) as database:
+        typer.echo(f"database at revision {current_revision(database.engine)}")
 
 
 @tenant_app.command("create")
@@ -103,13 +103,13 @@ def tenant_create(domain: str, database_url: DatabaseUrl = None) -> None:
     """Create tenant DOMAIN with the system job statuses."""
     from odyssee.domain.tenants import create_tenant
 
-    database = _open(database_url)
-    try:
-        with database.transaction(write=True) as session:
-            tenant = create_tenant(session, domain)
-            typer.echo(f"tenant {tenant.domain} created")
-    except OdysseeError as error:
-        raise _fail(error.message) from None
+    with _opened(database_url) as database:
+        try:
+            with database.transaction(write=True) as session:
+                tenant = create_tenant(session, domain)
+                typer.echo(f"tenant {tenant.domain} created")
+        except OdysseeError as error:
+            raise _fail(error.message) from None
 
 
 @user_app.command("create")
@@ -126,12 +126,12 @@ def user_create(
     """Create a login USERNAME in tenant DOMAIN. Without --api it is a technician with a User row."""
     from odyssee.domain.tenants import create_credential
 
-    database = _open(database_url)
-    try:
-        with database.transaction(write=True) as session:
-            create_credential(session, domain, username, password, api=api)
-    except OdysseeError as error:
-        raise _fail(error.message) from None
+    with _opened(database_url) as database:
+        try:
+            with database.transaction(write=True) as session:
+                create_credential(session, domain, username, password, api=api)
+        except OdysseeError as error:
+            raise _fail(error.message) from None
     kind = "API user" if api else "user"
     typer.echo(f"{kind} {username}@{domain} created")
 
