@@ -65,3 +65,22 @@ def test_every_table_is_in_the_metadata() -> None:
     exposed = {spec.table_name for spec in registry()}
     assert exposed | {"tenant", "credential", "counter"} == set(Base.metadata.tables)
     assert all(isinstance(Base.metadata.tables[name], sa.Table) for name in exposed)
+
+
+def test_navigation_properties_come_in_partner_pairs() -> None:
+    jobs = registry().lookup("Jobs")
+    company = registry().lookup("Company")
+    assert jobs is not None and company is not None
+    to_company = jobs.navigation("company")
+    assert to_company is not None and not to_company.many and to_company.foreign_key == "company_id"
+    back = company.navigation(to_company.partner)
+    assert back is not None and back.name == "jobs" and back.many and back.partner == "company"
+    assert company.navigation("projects") is not None
+    assert company.navigation("children") is not None and company.navigation("parent") is not None
+    user = registry().lookup("User")
+    assert user is not None and user.navigation("tasks_as_assigned_to_user") is not None
+    for spec in registry():
+        for navigation in spec.navigations:
+            other = registry().by_table(navigation.target)
+            partner = other.navigation(navigation.partner)
+            assert partner is not None and partner.partner == navigation.name, f"{spec.name}.{navigation.name}"

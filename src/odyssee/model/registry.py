@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -88,6 +88,27 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Navigation:
+    """A navigation property, derived from a foreign key (OData's ``NavigationProperty``).
+
+    ``Jobs.company_id`` gives ``Jobs.company`` (to one, named like the Odyssee embedded node of
+    issue 4) and its partner ``Company.jobs`` (to many, the plural of the referencing table;
+    ``children`` for a ``parent_id``; ``<plural>_as_<role>`` for any other second-role key).
+    """
+
+    name: str
+    source: str
+    """Table of the entity that has this navigation property."""
+    target: str
+    """Table of the entity it leads to."""
+    foreign_key: str
+    """The ``*_id`` column: on ``source`` when ``many`` is false, on ``target`` when it is true."""
+    many: bool
+    partner: str
+    """The name of the navigation property going back."""
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     """One entity set: its controller name, table and fields in declaration order."""
 
@@ -96,6 +117,7 @@ class EntitySpec:
     table: sa.Table = field(repr=False)
     fields: tuple[Field, ...] = field(repr=False)
     options: EntityOptions = field(repr=False)
+    navigations: tuple[Navigation, ...] = field(default=(), repr=False)
 
     @property
     def table_name(self) -> str:
@@ -107,6 +129,9 @@ class EntitySpec:
 
     def field(self, name: str) -> Field | None:
         return self.by_name.get(name)
+
+    def navigation(self, name: str) -> Navigation | None:
+        return next((n for n in self.navigations if n.name == name), None)
 
     @property
     def writable(self) -> tuple[Field, ...]:
@@ -178,21 +203,63 @@ def _by_table(registry: Registry) -> dict[str, EntitySpec]:
     return {spec.table_name: spec for spec in registry.specs}
 
 
+def plural(word: str) -> str:
+    """English plural of a table name, enough for ours: ``company`` → ``companies``, ``jobs`` stays."""
+    if word.endswith("us"):
+        return word + "es"
+    if word.endswith("s"):
+        return word
+    if word.endswith("y") and word[-2:-1] not in tuple("aeiou"):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _navigation_pair(source: EntitySpec, fk: Field) -> tuple[Navigation, Navigation]:
+    assert fk.references is not None
+    to_one = fk.name.removesuffix("_id")
+    if fk.name in ("parent_id", "_parent_id"):
+        to_many = "children"
+    elif fk.name == f"{fk.references}_id":
+        to_many = plural(source.table_name)
+    else:
+        to_many = f"{plural(source.table_name)}_as_{to_one}"
+    return (
+        Navigation(to_one, source.table_name, fk.references, fk.name, many=False, partner=to_many),
+        Navigation(to_many, fk.references, source.table_name, fk.name, many=True, partner=to_one),
+    )
+
+
+def _with_navigations(specs: list[EntitySpec]) -> list[EntitySpec]:
+    tables = {spec.table_name for spec in specs}
+    found: dict[str, list[Navigation]] = {spec.table_name: [] for spec in specs}
+    for spec in specs:
+        for fk in spec.references:
+            if fk.references not in tables:
+                raise LookupError(f"{spec.name}.{fk.name} references unknown table {fk.references!r}")
+            to_one, to_many = _navigation_pair(spec, fk)
+            found[to_one.source].append(to_one)
+            found[to_many.source].append(to_many)
+    result = []
+    for spec in specs:
+        navigations = tuple(found[spec.table_name])
+        names = [n.name for n in navigations] + [f.name for f in spec.fields]
+        clashes = {name for name in names if names.count(name) > 1}
+        if clashes:
+            raise LookupError(f"{spec.name}: navigation names clash with other names: {sorted(clashes)}")
+        result.append(replace(spec, navigations=navigations))
+    return result
+
+
 @cache
 def registry() -> Registry:
     """The registry of all entities, in controller-name order."""
     classes = [getattr(entities, name) for name in entities.__all__]
     specs = sorted((_spec(cls) for cls in classes), key=lambda spec: spec.name)
-    built = Registry(tuple(specs))
-    for spec in built:
-        for f in spec.references:
-            if f.references not in _by_table(built):
-                raise LookupError(f"{spec.name}.{f.name} references unknown table {f.references!r}")
-    return built
+    return Registry(tuple(_with_navigations(specs)))
 
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-__all__ = ["DEFAULTS", "EntitySpec", "Field", "Kind", "Registry", "new_id", "registry"]
+__all__ = ["DEFAULTS", "EntitySpec", "Field", "Kind", "Navigation", "Registry", "new_id", "plural", "registry"]
