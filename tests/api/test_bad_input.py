@@ -159,7 +159,18 @@ def test_put_with_a_different_id_in_the_body_is_400(tenant: Tenant, company: dic
         pytest.param("/api/Company?$skip=abc", 400, "InvalidQueryOption", id="skip-text"),
         pytest.param("/api/Company?$count=maybe", 400, "InvalidQueryOption", id="count-text"),
         pytest.param("/api/Company?$frobnicate=1", 400, "InvalidQueryOption", id="unknown-option"),
-        pytest.param("/api/Company?$expand=company_type", 501, "NotImplemented", id="expand-not-yet"),
+        pytest.param("/api/Company?$expand=nope", 400, "UnknownProperty", id="expand-unknown"),
+        pytest.param("/api/Company?$expand=projects($frob=1)", 400, "InvalidQueryOption", id="expand-nested-unknown"),
+        pytest.param("/api/Company?$expand=projects($top=x)", 400, "InvalidQueryOption", id="expand-nested-top"),
+        pytest.param("/api/Company?$expand=projects(", 400, "InvalidQueryOption", id="expand-unbalanced"),
+        pytest.param("/api/Company?$expand=name", 400, "UnknownProperty", id="expand-property"),
+        pytest.param("/api/Company?$select=projects", 400, "InvalidQueryOption", id="select-navigation"),
+        pytest.param("/api/Company?$orderby=projects/name", 400, "CollectionPath", id="orderby-collection"),
+        pytest.param("/api/Company?$skiptoken=garbage", 400, "InvalidSkipToken", id="skiptoken-garbage"),
+        pytest.param("/api/Company/$count?$top=1", 400, "InvalidQueryOption", id="count-with-top"),
+        pytest.param(
+            "/api/Company(00000000-0000-0000-0000-000000000001)/projects", 501, "NotImplemented", id="url-nav"
+        ),
         pytest.param("/api/Company?$search=acme", 501, "NotImplemented", id="search-not-yet"),
         pytest.param("/api/Company?$filter=company_type/name eq 'x'", 501, "NotImplemented", id="navigation-not-yet"),
     ],
@@ -178,8 +189,8 @@ def test_unknown_route_and_wrong_verb_use_the_error_format(tenant: Tenant) -> No
     assert_error(tenant.client.patch("/api/Company", headers=tenant.headers), 405)
 
 
-def test_xml_responses_are_refused_clearly_until_supported(tenant: Tenant) -> None:
-    assert_error(tenant.get("/api/Company", headers={"Accept": "application/xml"}), 406, "NotAcceptable")
+def test_unknown_response_formats_are_refused_clearly(tenant: Tenant) -> None:
+    assert_error(tenant.get("/api/Company", headers={"Accept": "image/png"}), 406, "NotAcceptable")
 
 
 WRITABLE_SPECS = [spec for spec in registry() if not spec.options.read_only]

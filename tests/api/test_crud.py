@@ -38,7 +38,7 @@ def test_create_then_get_returns_the_full_entity(make: Factory, tenant: Tenant, 
     created = response.json()
     assert created["@odata.context"] == f"http://testserver/api/$metadata#{controller}/$entity"
     assert response.headers["Location"] == f"http://testserver/api/{controller}({created['id']})"
-    assert set(created) == {"@odata.context"} | {f.name for f in spec.fields}
+    assert set(created) == {"@odata.context", "@odata.etag"} | {f.name for f in spec.fields}
     for name, value in body.items():
         assert created[name] == value, name
     assert None not in created.values(), "the spec allows no nulls"

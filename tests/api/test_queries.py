@@ -47,7 +47,7 @@ def test_seed_select_by_id_query(tenant: Tenant, make: Factory) -> None:
     body = tenant.get(f"/api/Jobs?$select=reference_back_office&$filter=id+eq+{job['id']}").json()
     assert body == {
         "@odata.context": "http://testserver/api/$metadata#Jobs(reference_back_office)",
-        "value": [{"reference_back_office": "ERP_PK_123"}],
+        "value": [{"@odata.etag": 'W/"1"', "reference_back_office": "ERP_PK_123"}],
     }
     assert tenant.get(f"/api/Jobs?$filter=id eq {job['id'].upper()}").json()["value"][0]["id"] == job["id"]
     assert tenant.get(f"/api/Jobs?$filter=id eq '{job['id']}'").json()["value"][0]["id"] == job["id"]
@@ -126,11 +126,15 @@ def test_orderby_several_keys_and_desc(tenant: Tenant, companies: list[dict[str,
 def test_select_several_and_star(tenant: Tenant, companies: list[dict[str, Any]]) -> None:
     body = tenant.get("/api/Company", params={"$select": "name,code", "$orderby": "code", "$top": "1"}).json()
     assert body["@odata.context"].endswith("#Company(name,code)")
-    assert body["value"] == [{"name": "Acme Bakeries", "code": "C001"}]
+    assert body["value"] == [{"@odata.etag": 'W/"1"', "name": "Acme Bakeries", "code": "C001"}]
     star = tenant.get("/api/Company", params={"$select": "*", "$top": "1"}).json()["value"][0]
     assert "vat_reg_code" in star
     one = tenant.get(f"/api/Company({companies[0]['id']})", params={"$select": "code"}).json()
-    assert one == {"@odata.context": "http://testserver/api/$metadata#Company(code)/$entity", "code": "C001"}
+    assert one == {
+        "@odata.context": "http://testserver/api/$metadata#Company(code)/$entity",
+        "@odata.etag": 'W/"1"',
+        "code": "C001",
+    }
 
 
 def test_count_top_skip(tenant: Tenant, companies: list[dict[str, Any]]) -> None:
@@ -148,7 +152,7 @@ def test_server_paging_in_pages_of_20_with_next_links(tenant: Tenant) -> None:
     first = tenant.get("/api/JobType").json()
     assert len(first["value"]) == 20
     link = first["@odata.nextLink"]
-    assert link.startswith("http://testserver/api/JobType?") and parse_qs(urlsplit(link).query)["$skip"] == ["20"]
+    assert link.startswith("http://testserver/api/JobType?") and "$skiptoken" in parse_qs(urlsplit(link).query)
     seen = [row["id"] for row in first["value"]]
     while link:
         page = tenant.get(link).json()

@@ -1,9 +1,14 @@
-"""Request-body reading and content negotiation for JSON (XML and gzip arrive with issue #3)."""
+"""Content negotiation: which format a client accepts, and reading request bodies.
+
+JSON is the default both ways (reference.md §2.4). Compressed request bodies are inflated by
+:mod:`odyssee.api.compression` before they get here.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import orjson
 from starlette.requests import Request
@@ -14,60 +19,74 @@ from odyssee.model.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from odyssee.model.registry import EntitySpec
 
+Format = Literal["json", "xml"]
 _JSON_TYPES = ("application/json", "text/json")
+_XML_TYPES = ("application/xml", "text/xml")
 _ACCEPTS_JSON = re.compile(r"(^|[,\s])(\*/\*|application/\*|application/json|text/json|text/\*)")
+_ACCEPTS_XML = re.compile(r"(^|[,\s])(application/xml|text/xml)")
 
 
-def check_accept(request: Request) -> None:
-    accept = request.headers.get("accept")
-    if accept and not _ACCEPTS_JSON.search(accept.lower()):
-        raise NotAcceptable(
-            f"Cannot produce '{accept}'; this server answers application/json.",
-            code="NotAcceptable",
-        )
+def accepted_format(headers: Mapping[str, str]) -> Format:
+    """``xml`` when the client asks for XML, ``json`` otherwise; 406 when it accepts neither."""
+    accept = (headers.get("accept") or "").lower()
+    if not accept:
+        return "json"
+    xml = _ACCEPTS_XML.search(accept)
+    json = _ACCEPTS_JSON.search(accept)
+    if xml and (not json or xml.start() < json.start()):
+        return "xml"
+    if json:
+        return "json"
+    raise NotAcceptable(
+        f"Cannot produce '{accept}'; this server answers application/json or application/xml.",
+        code="NotAcceptable",
+    )
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The request body as JSON, refusing oversized, compressed, non-JSON or malformed bodies clearly."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw request body, refusing one over ``limit`` bytes before reading it all."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(
-            f"The request body is {declared} bytes; the limit is {limit}.",
-            code="PayloadTooLarge",
-        )
-    encoding = request.headers.get("content-encoding", "identity").lower()
-    if encoding not in ("", "identity"):
-        raise UnsupportedMediaType(
-            f"Content-Encoding '{encoding}' is not supported yet.",
-            code="UnsupportedEncoding",
-        )
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type not in _JSON_TYPES:
-        raise UnsupportedMediaType(
-            f"Content-Type '{content_type}' is not supported; send application/json.",
-            code="UnsupportedMediaType",
-        )
+        raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit}.", code="PayloadTooLarge")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise PayloadTooLarge(
-                f"The request body exceeds the limit of {limit} bytes.",
-                code="PayloadTooLarge",
-            )
+            raise PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.", code="PayloadTooLarge")
+    return bytes(body)
+
+
+def parse_body(headers: Mapping[str, str], body: bytes, spec: EntitySpec) -> Any:
+    """The body of a POST/PUT/PATCH as the JSON value it stands for (XML is converted to the same shape)."""
+    content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if content_type not in _JSON_TYPES + _XML_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type '{content_type}' is not supported; send application/json or application/xml.",
+            code="UnsupportedMediaType",
+        )
     if not body.strip():
-        raise InvalidInput("The request body is empty; send a JSON object.", code="InvalidBody")
+        raise InvalidInput("The request body is empty; send the entity.", code="InvalidBody")
+    if content_type in _XML_TYPES:
+        return parse_xml(spec, body)
     try:
-        return orjson.loads(bytes(body))
+        return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise InvalidInput(f"The request body is not valid JSON: {error}.", code="MalformedJson") from None
 
 
-def prefer(request: Request) -> dict[str, str]:
-    """The ``Prefer`` header as ``{name: value}`` (lower-cased names)."""
+def parse_xml(spec: EntitySpec, body: bytes) -> Any:
+    raise UnsupportedMediaType("XML request bodies are not supported yet.", code="UnsupportedMediaType")
+
+
+def prefer(headers: Mapping[str, str] | Request) -> dict[str, str]:
+    """The ``Prefer`` header(s) as ``{name: value}`` (lower-cased names)."""
+    if isinstance(headers, Request):
+        headers = headers.headers
+    values = headers.getlist("prefer") if hasattr(headers, "getlist") else [headers.get("prefer") or ""]
     found: dict[str, str] = {}
-    for header in request.headers.getlist("prefer"):
+    for header in values:
         for part in header.split(","):
             name, _, value = part.strip().partition("=")
             if name:

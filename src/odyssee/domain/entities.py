@@ -1,4 +1,4 @@
-"""The generic controller's operations: list, get, create, replace, delete — for every entity.
+"""The generic controller's writes: create, replace (PUT), update (PATCH), delete — for every entity.
 
 Each function runs inside the caller's transaction and either completes or raises an
 :class:`~odyssee.model.errors.OdysseeError`, which rolls everything back.
@@ -7,7 +7,6 @@ Each function runs inside the caller's transaction and either completes or raise
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,51 +30,12 @@ from odyssee.model.errors import (
     InvalidInput,
     NotAllowed,
     NotFound,
+    PreconditionFailed,
 )
-from odyssee.model.registry import EntitySpec, Field, new_id
+from odyssee.model.registry import EntitySpec, new_id
 from odyssee.model.system import Counter
-from odyssee.odata.options import QueryOptions
-from odyssee.odata.query import count_select, entity_select, output_fields, page_select
 
 Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Page:
-    fields: tuple[Field, ...]
-    rows: list[tuple[Any, ...]]
-    has_more: bool
-    count: int | None
-
-
-def list_entities(
-    session: Session,
-    actor: Actor,
-    spec: EntitySpec,
-    options: QueryOptions,
-    *,
-    offset: int,
-    limit: int,
-) -> Page:
-    """Rows ``offset .. offset+limit`` of the filtered, ordered set; one extra row tells if more exist."""
-    statement = page_select(spec, actor.tenant_id, options, offset=offset, limit=limit + 1)
-    rows = [tuple(row) for row in session.execute(statement)]
-    count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
-    return Page(output_fields(spec, options), rows[:limit], len(rows) > limit, count)
-
-
-def get_entity(
-    session: Session,
-    actor: Actor,
-    spec: EntitySpec,
-    key: uuid.UUID,
-    fields: tuple[Field, ...] | None = None,
-) -> Row:
-    columns = fields if fields is not None else spec.fields
-    row = session.execute(entity_select(spec, actor.tenant_id, key, columns)).first()
-    if row is None:
-        raise not_found(spec, key)
-    return dict(zip((f.name for f in columns), row, strict=True))
 
 
 def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any) -> uuid.UUID:
@@ -92,13 +52,26 @@ def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any
     _check_unique(session, actor, spec, key, row, new=True)
     if spec.options.numbered:
         row["id2"] = next_number(session, actor.tenant_id, spec.table_name)
-    row.update(tenant_id=actor.tenant_id, id=key, modified_dateutc=utcnow())
+    row.update(tenant_id=actor.tenant_id, id=key, modified_dateutc=utcnow(), row_version=1)
     _execute(session, spec, sa.insert(spec.table).values(row))
     return key
 
 
-def replace_entity(session: Session, actor: Actor, spec: EntitySpec, key: uuid.UUID, payload: Any) -> None:
-    """PUT: the body is the whole entity; omitted properties return to their defaults (docs/api.md)."""
+def replace_entity(
+    session: Session,
+    actor: Actor,
+    spec: EntitySpec,
+    key: uuid.UUID,
+    payload: Any,
+    *,
+    partial: bool = False,
+    if_match: frozenset[int] | None = None,
+) -> None:
+    """PUT: the body is the whole entity; omitted properties return to their defaults (docs/api.md).
+    PATCH (``partial``): omitted properties keep their current values.
+
+    ``if_match``: the row versions the client's ``If-Match`` accepts; None means unconditional.
+    """
     _refuse_writes_to_read_only(spec)
     given_id, values = read_payload(spec, payload)
     if given_id is not None and given_id != key:
@@ -107,23 +80,34 @@ def replace_entity(session: Session, actor: Actor, spec: EntitySpec, key: uuid.U
             code="KeyMismatch",
             target="id",
         )
-    current = _lock(session, actor, spec, key)
+    current = _lock(session, actor, spec, key, if_match)
     if current.get("sys_logical_delete"):
         raise Conflict(f"{spec.name} {key} was deleted and cannot be changed.", code="Deleted")
-    row = {f.name: f.default for f in spec.writable} | values
-    for f in spec.writable:
-        if f.default_now and f.name not in values:
-            row[f.name] = current[f.name]
+    if partial:
+        row = {f.name: current[f.name] for f in spec.writable} | values
+    else:
+        row = {f.name: f.default for f in spec.writable} | values
+        for f in spec.writable:
+            if f.default_now and f.name not in values:
+                row[f.name] = current[f.name]
     apply_reference_defaults(session, actor, spec, row)
     hooks.before_write(session, actor, spec, row)
     check_required(spec, row)
     check_references(session, actor, spec, row, self_id=key)
     _check_unique(session, actor, spec, key, row, new=False)
     row["modified_dateutc"] = utcnow()
+    row["row_version"] = current["row_version"] + 1
     _execute(session, spec, sa.update(spec.table).where(*_key(spec, actor, key)).values(row))
 
 
-def delete_entity(session: Session, actor: Actor, spec: EntitySpec, key: uuid.UUID) -> None:
+def delete_entity(
+    session: Session,
+    actor: Actor,
+    spec: EntitySpec,
+    key: uuid.UUID,
+    *,
+    if_match: frozenset[int] | None = None,
+) -> None:
     """DELETE by the entity's policy: hard (if unreferenced), logical, or refused."""
     deletion = spec.options.deletion
     if deletion is Deletion.FORBIDDEN or spec.options.read_only:
@@ -131,14 +115,18 @@ def delete_entity(session: Session, actor: Actor, spec: EntitySpec, key: uuid.UU
             spec.options.deletion_hint or f"{spec.name} rows cannot be deleted.",
             code="DeleteNotAllowed",
         )
-    current = _lock(session, actor, spec, key)
+    current = _lock(session, actor, spec, key, if_match)
     if deletion is Deletion.LOGICAL:
         if current["sys_logical_delete"]:
             raise not_found(spec, key)
         session.execute(
             sa.update(spec.table)
             .where(*_key(spec, actor, key))
-            .values(sys_logical_delete=True, modified_dateutc=utcnow())
+            .values(
+                sys_logical_delete=True,
+                modified_dateutc=utcnow(),
+                row_version=current["row_version"] + 1,
+            )
         )
         return
     referenced = referencing_counts(session, actor, spec, key)
@@ -170,10 +158,23 @@ def _key(spec: EntitySpec, actor: Actor, key: uuid.UUID) -> tuple[sa.ColumnEleme
     return spec.table.c.tenant_id == actor.tenant_id, spec.table.c.id == key
 
 
-def _lock(session: Session, actor: Actor, spec: EntitySpec, key: uuid.UUID) -> Row:
+def _lock(
+    session: Session,
+    actor: Actor,
+    spec: EntitySpec,
+    key: uuid.UUID,
+    if_match: frozenset[int] | None = None,
+) -> Row:
+    """The current row, locked until the transaction ends; checked against ``If-Match`` under the lock."""
     row = session.execute(sa.select(spec.table).where(*_key(spec, actor, key)).with_for_update()).mappings().first()
     if row is None:
         raise not_found(spec, key)
+    if if_match is not None and row["row_version"] not in if_match:
+        raise PreconditionFailed(
+            f"{spec.name} {key} has changed since you read it (If-Match does not match its current ETag); "
+            "read it again and reapply your change.",
+            code="PreconditionFailed",
+        )
     return dict(row)
 
 

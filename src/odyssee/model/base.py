@@ -101,6 +101,14 @@ class Entity(Base):
         },
     )
 
+    row_version: Mapped[int] = mapped_column(
+        sa.Integer,
+        nullable=False,
+        sort_order=1001,
+        server_default=sa.text("1"),
+        info={"hidden": True, "doc": 'Incremented by every write; the entity\'s ETag (W/"<n>").'},
+    )
+
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 - declarative directive
         table = cls.__tablename__

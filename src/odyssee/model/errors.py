@@ -79,6 +79,10 @@ class Conflict(OdysseeError):
     """The request conflicts with the current state (duplicate key, row still referenced, ...)."""
 
 
+class PreconditionFailed(OdysseeError):
+    """An ``If-Match`` / ``If-None-Match`` condition does not hold for the current row."""
+
+
 class PayloadTooLarge(OdysseeError):
     """The request body exceeds the configured limit."""
 

@@ -1,35 +1,47 @@
-"""The system query options of a collection or entity request, parsed and checked against the entity."""
+"""The system query options of a request, parsed and checked against the entity.
+
+Everything is resolved here, before any SQL runs: property names against the registry,
+``$orderby`` paths into SQL expressions, ``$expand`` into a tree of nested options, and a
+``$skiptoken`` back into the values it was made from. An option we do not offer is a 501,
+an unknown one a 400: never silently ignored.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
 from odyssee.model.errors import InvalidQuery, NotImplementedFeature
-from odyssee.model.registry import EntitySpec, Field
-from odyssee.odata.filter import compile_filter, unknown_property
+from odyssee.model.registry import DEFAULTS, EntitySpec, Field, Navigation
+from odyssee.odata import paging
+from odyssee.odata.filter import compile_filter
+from odyssee.odata.paths import navigation_of, resolve, target, unknown_member
 
-SUPPORTED = frozenset({"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$format"})
-NOT_YET = frozenset(
-    {
-        "$expand",
-        "$search",
-        "$apply",
-        "$compute",
-        "$skiptoken",
-        "$deltatoken",
-        "$levels",
-        "$index",
-    }
+SUPPORTED = frozenset(
+    {"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$format", "$expand", "$skiptoken", "$apply"}
 )
+NESTED = frozenset({"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$expand"})
+"""The options allowed inside ``$expand=nav(…)``."""
+NOT_OFFERED = frozenset({"$search", "$compute", "$deltatoken", "$levels", "$index", "$schemaversion"})
 
 
 @dataclass(frozen=True)
 class OrderBy:
     field: Field
+    """The property ordered by (at the end of the path)."""
+    expression: Any
+    """The SQL expression: a column, or a correlated subquery for a navigation path."""
+    path: str
     descending: bool = False
+
+
+@dataclass(frozen=True)
+class Expand:
+    navigation: Navigation
+    options: QueryOptions
 
 
 @dataclass(frozen=True)
@@ -41,15 +53,45 @@ class QueryOptions:
     top: int | None = None
     skip: int = 0
     count: bool = False
+    expand: tuple[Expand, ...] = ()
+    after: tuple[Any, ...] | None = None
+    """The order-key values (id last) of the row a ``$skiptoken`` continues after."""
+    apply: str | None = None
+    """The raw ``$apply`` text; parsed by :mod:`odyssee.odata.apply` when present."""
+    raw: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+def _error(option: str, message: str, code: str = "InvalidQueryOption") -> InvalidQuery:
+    return InvalidQuery(message, code=code, target=option)
+
+
+def split_top_level(text: str, separator: str) -> list[str]:
+    """Split on ``separator`` outside parentheses and quoted strings: ``a,b(c,d)`` → ``a``, ``b(c,d)``."""
+    parts: list[str] = []
+    depth, quoted, start = 0, False, 0
+    for index, char in enumerate(text):
+        if char == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise _error("$expand", f"Unbalanced ')' at position {index} in '{text}'.")
+        elif char == separator and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    if depth != 0 or quoted:
+        raise _error("$expand", f"Unbalanced parentheses or quotes in '{text}'.")
+    parts.append(text[start:])
+    return parts
 
 
 def _non_negative(name: str, text: str) -> int:
-    if not text.isdigit():
-        raise InvalidQuery(
-            f"{name} must be a non-negative integer, got '{text}'.",
-            code="InvalidQueryOption",
-            target=name,
-        )
+    if not text.strip().isdigit():
+        raise _error(name, f"{name} must be a non-negative integer, got '{text}'.")
     return int(text)
 
 
@@ -60,14 +102,12 @@ def _select(spec: EntitySpec, text: str) -> tuple[Field, ...] | None:
     fields: list[Field] = []
     for name in names:
         if not name:
-            raise InvalidQuery(
-                "$select has an empty item.",
-                code="InvalidQueryOption",
-                target="$select",
-            )
+            raise _error("$select", "$select has an empty item.")
         found = spec.field(name)
         if found is None:
-            raise unknown_property(spec, name, "$select")
+            if spec.navigation(name) is not None:
+                raise _error("$select", f"'{name}' is a navigation property; use $expand={name} to include it.")
+            raise unknown_member(spec, name, "$select")
         if found not in fields:
             fields.append(found)
     return tuple(fields)
@@ -78,64 +118,105 @@ def _order_by(spec: EntitySpec, text: str) -> tuple[OrderBy, ...]:
     for part in text.split(","):
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
-            raise InvalidQuery(
-                f"$orderby item '{part.strip()}' is not 'property [asc|desc]'.",
-                code="InvalidQueryOption",
-                target="$orderby",
-            )
+            raise _error("$orderby", f"$orderby item '{part.strip()}' is not 'property [asc|desc]'.")
+        found, expression = resolve(spec, spec.table, words[0].split("/"), "$orderby")
         if "/" in words[0]:
-            raise NotImplementedFeature(
-                "Navigation paths in $orderby are not supported yet.",
-                code="NotImplemented",
-            )
-        found = spec.field(words[0])
-        if found is None:
-            raise unknown_property(spec, words[0], "$orderby")
-        items.append(OrderBy(found, descending=len(words) == 2 and words[1].lower() == "desc"))
+            # A missing target sorts as the empty value on both engines (NULLs sort differently).
+            expression = sa.func.coalesce(expression, sa.literal(DEFAULTS[found.kind], found.column.type))
+        items.append(OrderBy(found, expression, words[0], descending=len(words) == 2 and words[1].lower() == "desc"))
     return tuple(items)
 
 
-def parse_options(spec: EntitySpec, params: Mapping[str, str]) -> QueryOptions:
-    """Validate every ``$`` option; unknown or unsupported ones are errors, never silently ignored.
+def _expand(spec: EntitySpec, text: str, depth: int) -> tuple[Expand, ...]:
+    if depth > 4:
+        raise _error("$expand", "$expand is nested more than 4 levels deep.")
+    items: list[Expand] = []
+    for part in split_top_level(text, ","):
+        part = part.strip()
+        name, _, rest = part.partition("(")
+        name = name.strip()
+        if not name:
+            raise _error("$expand", "$expand has an empty item.")
+        if name == "*":
+            raise NotImplementedFeature("$expand=* is not supported; name the navigation properties.", target="$expand")
+        navigation = navigation_of(spec, name, "$expand")
+        nested: dict[str, str] = {}
+        if rest:
+            if not rest.endswith(")"):
+                raise _error("$expand", f"$expand item '{part}' must end with ')'.")
+            for option in split_top_level(rest[:-1], ";"):
+                key, equals, value = option.partition("=")
+                key = key.strip()
+                if not equals or key not in NESTED:
+                    raise _error(
+                        "$expand",
+                        f"'{option.strip()}' is not a nested option of $expand={name}; "
+                        f"allowed: {', '.join(sorted(NESTED))}.",
+                    )
+                nested[key] = value
+        if any(item.navigation is navigation for item in items):
+            raise _error("$expand", f"'{name}' is expanded twice.")
+        items.append(Expand(navigation, _parse(target(navigation), nested, depth + 1)))
+    return tuple(items)
 
-    Parameters without ``$`` are custom query options and are ignored, as OData allows.
-    """
+
+def _check_names(params: Mapping[str, str]) -> None:
     for name in params:
         if not name.startswith("$"):
             continue
-        if name in NOT_YET:
+        if name in NOT_OFFERED:
             raise NotImplementedFeature(
-                f"The query option {name} is not supported yet.",
+                f"The query option {name} is not supported by this server.",
                 code="NotImplemented",
                 target=name,
             )
         if name not in SUPPORTED:
-            raise InvalidQuery(
-                f"Unknown system query option '{name}'.",
-                code="InvalidQueryOption",
-                target=name,
-            )
+            raise _error(name, f"Unknown system query option '{name}'.")
+
+
+def check_format(params: Mapping[str, str]) -> None:
     fmt = params.get("$format")
-    if fmt is not None and fmt.split(";")[0].strip().lower() not in (
-        "json",
-        "application/json",
-    ):
+    if fmt is not None and fmt.split(";")[0].strip().lower() not in ("json", "application/json"):
         raise NotImplementedFeature(
-            f"$format={fmt} is not supported; use json.",
+            f"$format={fmt} is not supported; use json, or Accept: application/xml for XML.",
             code="NotImplemented",
             target="$format",
         )
-    count_text = params.get("$count", "false").lower()
+
+
+def _parse(spec: EntitySpec, params: Mapping[str, str], depth: int) -> QueryOptions:
+    count_text = params.get("$count", "false").strip().lower()
     if count_text not in ("true", "false"):
-        raise InvalidQuery("$count must be true or false.", code="InvalidQueryOption", target="$count")
+        raise _error("$count", "$count must be true or false.")
     filter_text = params.get("$filter")
     if filter_text is not None and not filter_text.strip():
-        raise InvalidQuery("$filter is empty.", code="InvalidQueryOption", target="$filter")
+        raise _error("$filter", "$filter is empty.")
+    order_by = _order_by(spec, params["$orderby"]) if "$orderby" in params else ()
+    token = params.get("$skiptoken")
     return QueryOptions(
         where=compile_filter(spec, filter_text) if filter_text is not None else None,
         select=_select(spec, params["$select"]) if "$select" in params else None,
-        order_by=_order_by(spec, params["$orderby"]) if "$orderby" in params else (),
+        order_by=order_by,
         top=_non_negative("$top", params["$top"]) if "$top" in params else None,
         skip=_non_negative("$skip", params["$skip"]) if "$skip" in params else 0,
         count=count_text == "true",
+        expand=_expand(spec, params["$expand"], depth) if "$expand" in params else (),
+        after=paging.decode(token, [item.field for item in order_by], fingerprint(params)) if token else None,
+        apply=params.get("$apply"),
+        raw=params,
     )
+
+
+def fingerprint(params: Mapping[str, str]) -> str:
+    """What a ``$skiptoken`` is only valid with: the ordering and the filter it was made under."""
+    return f"{params.get('$orderby', '')}|{params.get('$filter', '')}"
+
+
+def parse_options(spec: EntitySpec, params: Mapping[str, str]) -> QueryOptions:
+    """Validate every ``$`` option of a request on ``spec``.
+
+    Parameters without ``$`` are custom query options and are ignored, as OData allows.
+    """
+    _check_names(params)
+    check_format(params)
+    return _parse(spec, params, depth=0)

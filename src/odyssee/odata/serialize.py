@@ -10,6 +10,9 @@ from urllib.parse import urlencode
 
 from odyssee.model.registry import EntitySpec, Field, Kind
 from odyssee.model.values import format_datetime
+from odyssee.odata.options import QueryOptions
+from odyssee.odata.paths import target
+from odyssee.odata.query import ROW_VERSION, output_fields
 
 _ENCODERS: dict[Kind, Callable[[Any], Any]] = {
     Kind.GUID: str,
@@ -24,8 +27,27 @@ def encode_value(field: Field, value: Any) -> Any:
     return encoder(value) if encoder is not None else value
 
 
-def encode_row(fields: Sequence[Field], row: Sequence[Any]) -> dict[str, Any]:
-    return {f.name: encode_value(f, value) for f, value in zip(fields, row, strict=True)}
+def etag(version: int) -> str:
+    """The weak ETag of a row version: ``W/"3"``. Clients treat it as opaque."""
+    return f'W/"{version}"'
+
+
+def encode_entity(spec: EntitySpec, row: Mapping[str, Any], options: QueryOptions | None = None) -> dict[str, Any]:
+    """A row as the client sees it: ``@odata.etag``, the selected properties, then expansions."""
+    options = options or QueryOptions()
+    body: dict[str, Any] = {"@odata.etag": etag(row[ROW_VERSION])}
+    for f in output_fields(spec, options):
+        body[f.name] = encode_value(f, row[f.name])
+    for item in options.expand:
+        name, related = item.navigation.name, target(item.navigation)
+        value = row[name]
+        if item.navigation.many:
+            if item.options.count:
+                body[f"{name}@odata.count"] = row[f"{name}@odata.count"]
+            body[name] = [encode_entity(related, child, item.options) for child in value]
+        else:
+            body[name] = None if value is None else encode_entity(related, value, item.options)
+    return body
 
 
 def context_url(
@@ -62,11 +84,14 @@ def entity(context: str, row: dict[str, Any]) -> dict[str, Any]:
     return {"@odata.context": context, **row}
 
 
-def next_link(collection_url: str, params: Mapping[str, str], *, skip: int, top: int | None) -> str:
-    """The URL of the next page: the client's options with ``$skip`` advanced (and ``$top`` reduced)."""
-    following = {key: value for key, value in params.items() if key not in ("$skip", "$top")}
+def next_link(collection_url: str, params: Mapping[str, str], *, token: str, top: int | None) -> str:
+    """The URL of the next page: the client's options with a keyset ``$skiptoken`` (and ``$top`` reduced).
+
+    ``$skip`` is dropped: the token already continues after the last row returned.
+    """
+    following = {key: value for key, value in params.items() if key not in ("$skip", "$top", "$skiptoken")}
     if top is not None:
         following["$top"] = str(top)
-    following["$skip"] = str(skip)
+    following["$skiptoken"] = token
     query = urlencode(following, safe="$',()/:")
     return f"{collection_url}?{query}"

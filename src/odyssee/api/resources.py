@@ -1,0 +1,244 @@
+"""The generic controller: one set of handlers serves every entity of the registry.
+
+URL shapes (reference.md §2.1, §2.2), relative to the service root ``/api/``:
+``<Set>`` (GET, POST), ``<Set>/$count`` (GET), ``<Set>(<key>)`` (GET, PUT, PATCH, DELETE).
+Set names match case-insensitively, as in ASP.NET routing; the key is a bare GUID (any case),
+``'…'`` or ``guid'…'``. Every handler runs inside the caller's transaction, so a plain request
+and a ``$batch`` change set share the same code and the same all-or-nothing guarantee.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from odyssee.api.messages import Call, Reply
+from odyssee.api.negotiation import parse_body, prefer
+from odyssee.domain import entities, reads
+from odyssee.domain.actor import Actor
+from odyssee.model.errors import InvalidInput, InvalidQuery, NotAllowed, NotFound, NotImplementedFeature
+from odyssee.model.registry import EntitySpec, registry
+from odyssee.model.values import parse_guid
+from odyssee.odata import paging, serialize
+from odyssee.odata.options import check_format, fingerprint, parse_options
+from odyssee.odata.query import ROW_VERSION
+from odyssee.settings import Settings
+
+_PATH = re.compile(r"^(?P<set>[^/()]+)(?:\((?P<key>[^)]*)\))?(?P<tail>/.*)?$")
+_GUID_KEY = re.compile(r"^(?:guid)?'?([^']*)'?$", re.IGNORECASE)
+_ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+
+
+def spec_named(name: str) -> EntitySpec:
+    spec = registry().lookup(name)
+    if spec is None:
+        raise NotFound(
+            f"There is no entity set '{name}'. See GET /api/ for the list.",
+            code="UnknownController",
+        )
+    return spec
+
+
+def parse_key(spec: EntitySpec, text: str) -> uuid.UUID:
+    if "=" in text:
+        raise NotImplementedFeature(
+            f"Alternate keys such as {spec.name}({text}) are not supported yet; address rows by id.",
+            code="NotImplemented",
+        )
+    match = _GUID_KEY.match(text.strip())
+    try:
+        return parse_guid(match.group(1) if match else text)
+    except ValueError as error:
+        raise InvalidInput(f"Invalid key for {spec.name}: {error}.", code="InvalidKey", target="id") from None
+
+
+def parse_etags(header: str | None) -> frozenset[int] | None:
+    """``If-Match``/``If-None-Match`` as row versions; None for an absent header or ``*``.
+
+    An ETag this server did not make can never match, so it stays out of the set (→ 412/200).
+    """
+    if header is None or header.strip() == "*":
+        return None
+    found = set()
+    for part in header.split(","):
+        match = _ETAG.match(part.strip())
+        if match:
+            found.add(int(match.group(1)))
+    return frozenset(found)
+
+
+def page_size(call: Call, settings: Settings) -> tuple[int, dict[str, str]]:
+    wanted = prefer(call.headers).get("odata.maxpagesize")
+    if wanted is None:
+        return settings.page_size, {}
+    if not wanted.isdigit() or int(wanted) < 1:
+        raise InvalidQuery(
+            f"odata.maxpagesize must be a positive integer, got '{wanted}'.",
+            code="InvalidPreference",
+        )
+    size = min(int(wanted), settings.max_page_size)
+    return size, {"Preference-Applied": f"odata.maxpagesize={size}"}
+
+
+Handler = Callable[[Session, Actor, Call, Settings, EntitySpec, str | None], Reply]
+
+
+def handle(session: Session, actor: Actor, call: Call, settings: Settings) -> Reply:
+    """Serve one call on an entity set or entity."""
+    match = _PATH.match(call.path)
+    if match is None:
+        raise NotFound(f"No resource at /api/{call.path}.", code="NotFound")
+    spec = spec_named(match.group("set"))
+    key, tail = match.group("key"), match.group("tail")
+    if tail == "/$count" and key is None:
+        if call.method != "GET":
+            raise NotAllowed(f"{call.method} is not allowed on {spec.name}/$count.", code="MethodNotAllowed")
+        return _count(session, actor, call, spec)
+    if tail:
+        raise NotImplementedFeature(
+            f"Navigation in the URL ({call.path}) is not supported; use $expand or $filter instead.",
+            code="NotImplemented",
+        )
+    handlers = _ENTITY if key is not None else _COLLECTION
+    handler = handlers.get(call.method)
+    if handler is None:
+        allowed = ", ".join(sorted(handlers))
+        raise NotAllowed(
+            f"{call.method} is not allowed on {call.path}; allowed: {allowed}.",
+            code="MethodNotAllowed",
+        )
+    return handler(session, actor, call, settings, spec, key)
+
+
+def _count(session: Session, actor: Actor, call: Call, spec: EntitySpec) -> Reply:
+    allowed = {k: v for k, v in call.query.items() if k in ("$filter", "$format") or not k.startswith("$")}
+    if len(allowed) != len(call.query):
+        raise InvalidQuery("Only $filter may be used with /$count.", code="InvalidQueryOption")
+    options = parse_options(spec, allowed)
+    return Reply(200, str(reads.count_entities(session, actor, spec, options)), shape="text")
+
+
+def _read_collection(
+    session: Session, actor: Actor, call: Call, settings: Settings, spec: EntitySpec, _key: str | None
+) -> Reply:
+    options = parse_options(spec, call.query)
+    if options.apply is not None:
+        raise NotImplementedFeature("$apply is not supported yet.", code="NotImplemented", target="$apply")
+    size, headers = page_size(call, settings)
+    limit = size if options.top is None else min(options.top, size)
+    page = reads.list_entities(session, actor, spec, options, limit=limit)
+    remaining = None if options.top is None else options.top - len(page.rows)
+    link = None
+    if page.has_more and page.last_keys is not None and (remaining is None or remaining > 0):
+        token = paging.encode(page.last_keys, fingerprint(call.query))
+        link = serialize.next_link(f"{call.root}{spec.name}", call.query, token=token, top=remaining)
+    context = serialize.context_url(call.root, spec, options.select)
+    rows = (serialize.encode_entity(spec, row, options) for row in page.rows)
+    body = serialize.collection(context, rows, count=page.count, next_link=link)
+    return Reply(200, body, headers, shape="collection", spec=spec)
+
+
+def _read_entity(
+    session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, key: str | None
+) -> Reply:
+    assert key is not None
+    row_key = parse_key(spec, key)
+    allowed = ("$select", "$expand", "$format")
+    extra = [name for name in call.query if name.startswith("$") and name not in allowed]
+    if extra:
+        raise InvalidQuery(
+            f"{extra[0]} cannot be used when reading one entity; allowed: {', '.join(allowed)}.",
+            code="InvalidQueryOption",
+            target=extra[0],
+        )
+    options = parse_options(spec, call.query)
+    row = reads.get_entity(session, actor, spec, row_key, options)
+    tag = serialize.etag(row[ROW_VERSION])
+    wanted = call.headers.get("if-none-match")
+    if wanted is not None:
+        versions = parse_etags(wanted)
+        if versions is None or row[ROW_VERSION] in versions:
+            return Reply(304, headers={"ETag": tag}, shape="empty")
+    context = serialize.context_url(call.root, spec, options.select, entity=True)
+    body = serialize.entity(context, serialize.encode_entity(spec, row, options))
+    return Reply(200, body, {"ETag": tag}, shape="entity", spec=spec)
+
+
+def _echo(
+    session: Session,
+    actor: Actor,
+    call: Call,
+    spec: EntitySpec,
+    key: uuid.UUID,
+    status: int,
+    headers: dict[str, str],
+) -> Reply:
+    """The answer to a write: the whole entity, or less under ``Prefer: return=minimal``.
+
+    Odyssee's reading of return=minimal is "only the id" for POST/PUT; PATCH, which Odyssee
+    does not have, answers it the standard way: 204 and no body.
+    """
+    minimal = prefer(call.headers).get("return") == "minimal"
+    context = serialize.context_url(call.root, spec, entity=True)
+    if minimal:
+        headers["Preference-Applied"] = "return=minimal"
+        headers["OData-EntityId"] = f"{call.root}{spec.name}({key})"
+        if call.method == "PATCH":
+            return Reply(204, headers=headers, shape="empty")
+        return Reply(status, serialize.entity(context, {"id": str(key)}), headers, shape="entity", spec=spec)
+    row = reads.get_entity(session, actor, spec, key)
+    headers["ETag"] = serialize.etag(row[ROW_VERSION])
+    body = serialize.entity(context, serialize.encode_entity(spec, row))
+    return Reply(status, body, headers, shape="entity", spec=spec)
+
+
+def _no_query(call: Call) -> None:
+    check_format(call.query)
+    extra = [name for name in call.query if name.startswith("$") and name != "$format"]
+    if extra:
+        raise InvalidQuery(f"{extra[0]} cannot be used with {call.method}.", code="InvalidQueryOption", target=extra[0])
+
+
+def _create(
+    session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, _key: str | None
+) -> Reply:
+    _no_query(call)
+    payload = parse_body(call.headers, call.body, spec)
+    key = entities.create_entity(session, actor, spec, payload)
+    return _echo(session, actor, call, spec, key, 201, {"Location": f"{call.root}{spec.name}({key})"})
+
+
+def _replace(
+    session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, key: str | None
+) -> Reply:
+    assert key is not None
+    row_key = parse_key(spec, key)
+    _no_query(call)
+    payload = parse_body(call.headers, call.body, spec)
+    entities.replace_entity(
+        session,
+        actor,
+        spec,
+        row_key,
+        payload,
+        partial=call.method == "PATCH",
+        if_match=parse_etags(call.headers.get("if-match")),
+    )
+    return _echo(session, actor, call, spec, row_key, 200, {})
+
+
+def _delete(
+    session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, key: str | None
+) -> Reply:
+    assert key is not None
+    row_key = parse_key(spec, key)
+    _no_query(call)
+    entities.delete_entity(session, actor, spec, row_key, if_match=parse_etags(call.headers.get("if-match")))
+    return Reply(204, shape="empty")
+
+
+_COLLECTION: dict[str, Handler] = {"GET": _read_collection, "POST": _create}
+_ENTITY: dict[str, Handler] = {"GET": _read_entity, "PUT": _replace, "PATCH": _replace, "DELETE": _delete}

@@ -1,0 +1,129 @@
+"""Reading entities: a page of a set, one entity, a count, and ``$expand`` — for every entity.
+
+Rows are dicts keyed by property name, holding database values (the api layer encodes them).
+An expansion is stored in the parent row under the navigation's name: a row dict or None for
+a to-one navigation, a list for a to-many one. Each ``$expand`` level costs one query for all
+parent rows together, never one per row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from odyssee.domain.actor import Actor
+from odyssee.model.conventions import EMPTY_GUID
+from odyssee.model.errors import NotFound
+from odyssee.model.registry import EntitySpec
+from odyssee.odata.options import Expand, QueryOptions
+from odyssee.odata.paths import target
+from odyssee.odata.query import (
+    count_select,
+    entity_select,
+    key_values,
+    order_keys,
+    page_select,
+    related_select,
+)
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    has_more: bool
+    count: int | None
+    last_keys: list[Any] | None
+    """The order-key values of the last row (``id`` last), for the next link's ``$skiptoken``."""
+
+
+def count_of(name: str) -> str:
+    return f"{name}@odata.count"
+
+
+def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions, *, limit: int) -> Page:
+    """At most ``limit`` rows of the filtered, ordered set; one extra row tells if more exist."""
+    statement = page_select(spec, actor.tenant_id, options, limit=limit + 1)
+    rows = [dict(row) for row in session.execute(statement).mappings()]
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
+    last = key_values(order_keys(spec, options), rows[-1]) if rows else None
+    expand(session, actor, spec, rows, options.expand)
+    return Page(rows, has_more, count, last)
+
+
+def count_entities(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions) -> int:
+    return int(session.execute(count_select(spec, actor.tenant_id, options)).scalar_one())
+
+
+def get_entity(
+    session: Session,
+    actor: Actor,
+    spec: EntitySpec,
+    key: uuid.UUID,
+    options: QueryOptions | None = None,
+) -> Row:
+    options = options or QueryOptions()
+    row = session.execute(entity_select(spec, actor.tenant_id, key, options)).mappings().first()
+    if row is None:
+        raise NotFound(f"There is no {spec.name} with id {key}.", code="NotFound")
+    found = dict(row)
+    expand(session, actor, spec, [found], options.expand)
+    return found
+
+
+def expand(session: Session, actor: Actor, spec: EntitySpec, rows: Sequence[Row], items: Sequence[Expand]) -> None:
+    """Attach every requested navigation to ``rows``, level by level (recursively for nested ``$expand``)."""
+    if not rows:
+        return
+    for item in items:
+        if item.navigation.many:
+            _expand_many(session, actor, spec, rows, item)
+        else:
+            _expand_one(session, actor, rows, item)
+
+
+def _expand_one(session: Session, actor: Actor, rows: Sequence[Row], item: Expand) -> None:
+    navigation, related = item.navigation, target(item.navigation)
+    keys = {row[navigation.foreign_key] for row in rows} - {EMPTY_GUID}
+    found: dict[Any, Row] = {}
+    if keys:
+        statement = related_select(related, actor.tenant_id, item.options, "id", keys)
+        found = {row["id"]: dict(row) for row in session.execute(statement).mappings()}
+        expand(session, actor, related, list(found.values()), item.options.expand)
+    for row in rows:
+        row[navigation.name] = found.get(row[navigation.foreign_key])
+
+
+def _expand_many(session: Session, actor: Actor, spec: EntitySpec, rows: Sequence[Row], item: Expand) -> None:
+    navigation, related = item.navigation, target(item.navigation)
+    parents = {row["id"] for row in rows}
+    children: dict[Any, list[Row]] = defaultdict(list)
+    statement = related_select(related, actor.tenant_id, item.options, navigation.foreign_key, parents)
+    found = [dict(row) for row in session.execute(statement).mappings()]
+    for child in found:
+        children[child[navigation.foreign_key]].append(child)
+    expand(session, actor, related, found, item.options.expand)
+    counts: dict[Any, int] = {}
+    if item.options.count:
+        link = related.table.c[navigation.foreign_key]
+        statement = (
+            sa.select(link, sa.func.count())
+            .where(related.table.c.tenant_id == actor.tenant_id, link.in_(sorted(parents)))
+            .group_by(link)
+        )
+        if item.options.where is not None:
+            statement = statement.where(item.options.where)
+        counts = {parent: int(number) for parent, number in session.execute(statement)}
+    for row in rows:
+        row[navigation.name] = children.get(row["id"], [])
+        if item.options.count:
+            row[count_of(navigation.name)] = counts.get(row["id"], 0)
