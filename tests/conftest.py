@@ -114,6 +114,9 @@ class Tenant:
     def put(self, url: str, body: Any = None, **kwargs: Any) -> Any:
         return self.client.put(url, json=body, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 
+    def patch(self, url: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.client.patch(url, json=body, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+
     def delete(self, url: str, **kwargs: Any) -> Any:
         return self.client.delete(url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 

@@ -193,7 +193,7 @@ def _http_part(data: bytes, group: str | None, index: int) -> Part:
     words = request_lines[0].split()
     if len(words) < 2 or words[0].upper() not in _METHODS:
         raise _invalid(f"'{request_lines[0]}' is not a request line like 'GET Company HTTP/1.1'.")
-    ident = outer.get("content-id") or _headers(request_lines[1:]).get("content-id") or str(index)
+    ident = outer.get("content-id") or _headers(request_lines[1:]).get("content-id") or f"#{index}"
     return Part(ident, words[0].upper(), words[1], _headers(request_lines[1:]), body, group)
 
 

@@ -152,7 +152,7 @@ def _field(column: sa.Column[Any]) -> Field:
     kind = _kind(column)
     default = info.get("default", DEFAULTS[kind]) if kind in (Kind.BOOLEAN, Kind.GUID) else DEFAULTS[kind]
     return Field(
-        name=column.name,
+        name=str(column.name),
         kind=kind,
         column=column,
         max_length=getattr(column.type, "length", None) if kind is Kind.STRING else None,
@@ -223,9 +223,11 @@ def _navigation_pair(source: EntitySpec, fk: Field) -> tuple[Navigation, Navigat
         to_many = plural(source.table_name)
     else:
         to_many = f"{plural(source.table_name)}_as_{to_one}"
+    # str(): SQLAlchemy names are ``quoted_name`` (a str subclass), which orjson refuses as keys.
+    to_one, to_many, source_table, fk_name = str(to_one), str(to_many), str(source.table_name), str(fk.name)
     return (
-        Navigation(to_one, source.table_name, fk.references, fk.name, many=False, partner=to_many),
-        Navigation(to_many, fk.references, source.table_name, fk.name, many=True, partner=to_one),
+        Navigation(to_one, source_table, fk.references, fk_name, many=False, partner=to_many),
+        Navigation(to_many, fk.references, source_table, fk_name, many=True, partner=to_one),
     )
 
 
