@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from odyssee.api.messages import Call, Reply
 from odyssee.api.negotiation import parse_body, prefer
-from odyssee.domain import entities, reads
+from odyssee.domain import aggregates, entities, reads
 from odyssee.domain.actor import Actor
 from odyssee.model.errors import InvalidInput, InvalidQuery, NotAllowed, NotFound, NotImplementedFeature
 from odyssee.model.registry import EntitySpec, registry
 from odyssee.model.values import parse_guid
-from odyssee.odata import paging, serialize
-from odyssee.odata.options import check_format, fingerprint, parse_options
+from odyssee.odata import apply, paging, serialize
+from odyssee.odata.options import check_format, check_names, fingerprint, non_negative, parse_options
 from odyssee.odata.query import ROW_VERSION
 from odyssee.settings import Settings
 
@@ -124,9 +124,9 @@ def _count(session: Session, actor: Actor, call: Call, spec: EntitySpec) -> Repl
 def _read_collection(
     session: Session, actor: Actor, call: Call, settings: Settings, spec: EntitySpec, _key: str | None
 ) -> Reply:
+    if "$apply" in call.query:
+        return _read_aggregates(session, actor, call, settings, spec)
     options = parse_options(spec, call.query)
-    if options.apply is not None:
-        raise NotImplementedFeature("$apply is not supported yet.", code="NotImplemented", target="$apply")
     size, headers = page_size(call, settings)
     limit = size if options.top is None else min(options.top, size)
     page = reads.list_entities(session, actor, spec, options, limit=limit)
@@ -139,6 +139,38 @@ def _read_collection(
     rows = (serialize.encode_entity(spec, row, options) for row in page.rows)
     body = serialize.collection(context, rows, count=page.count, next_link=link)
     return Reply(200, body, headers, shape="collection", spec=spec)
+
+
+def _read_aggregates(session: Session, actor: Actor, call: Call, settings: Settings, spec: EntitySpec) -> Reply:
+    """``$apply``: groups and totals. ``$filter``/``$orderby`` apply to its output, as OData says;
+    pages continue with ``$skip`` (groups have no stable key to resume after)."""
+    params = call.query
+    check_names(params)
+    check_format(params)
+    for name in ("$select", "$expand", "$skiptoken"):
+        if name in params:
+            raise NotImplementedFeature(f"{name} cannot be combined with $apply.", code="NotImplemented", target=name)
+    applied = apply.parse_apply(spec, params["$apply"])
+    if "$filter" in params:
+        applied = apply.then_filter(applied, params["$filter"])
+    order = apply.parse_order_by(applied, params["$orderby"]) if "$orderby" in params else []
+    top = non_negative("$top", params["$top"]) if "$top" in params else None
+    skip = non_negative("$skip", params["$skip"]) if "$skip" in params else 0
+    count_text = params.get("$count", "false").strip().lower()
+    if count_text not in ("true", "false"):
+        raise InvalidQuery("$count must be true or false.", code="InvalidQueryOption", target="$count")
+    size, headers = page_size(call, settings)
+    limit = size if top is None else min(top, size)
+    rows = aggregates.aggregate(session, actor, spec, applied, top=limit + 1, skip=skip, order_by=order)
+    count = aggregates.count(session, actor, spec, applied) if count_text == "true" else None
+    link = None
+    remaining = None if top is None else top - min(len(rows), limit)
+    if len(rows) > limit and (remaining is None or remaining > 0):
+        link = serialize.skip_link(f"{call.root}{spec.name}", params, skip=skip + limit, top=remaining)
+    properties = apply.context_properties(applied)
+    context = f"{call.root}$metadata#{spec.name}" + (f"({','.join(properties)})" if properties else "")
+    body = serialize.collection(context, rows[:limit], count=count, next_link=link)
+    return Reply(200, body, headers, shape="collection", spec=spec if not properties else None)
 
 
 def _read_entity(

@@ -89,7 +89,7 @@ def split_top_level(text: str, separator: str) -> list[str]:
     return parts
 
 
-def _non_negative(name: str, text: str) -> int:
+def non_negative(name: str, text: str) -> int:
     if not text.strip().isdigit():
         raise _error(name, f"{name} must be a non-negative integer, got '{text}'.")
     return int(text)
@@ -160,7 +160,7 @@ def _expand(spec: EntitySpec, text: str, depth: int) -> tuple[Expand, ...]:
     return tuple(items)
 
 
-def _check_names(params: Mapping[str, str]) -> None:
+def check_names(params: Mapping[str, str]) -> None:
     for name in params:
         if not name.startswith("$"):
             continue
@@ -197,8 +197,8 @@ def _parse(spec: EntitySpec, params: Mapping[str, str], depth: int) -> QueryOpti
         where=compile_filter(spec, filter_text) if filter_text is not None else None,
         select=_select(spec, params["$select"]) if "$select" in params else None,
         order_by=order_by,
-        top=_non_negative("$top", params["$top"]) if "$top" in params else None,
-        skip=_non_negative("$skip", params["$skip"]) if "$skip" in params else 0,
+        top=non_negative("$top", params["$top"]) if "$top" in params else None,
+        skip=non_negative("$skip", params["$skip"]) if "$skip" in params else 0,
         count=count_text == "true",
         expand=_expand(spec, params["$expand"], depth) if "$expand" in params else (),
         after=paging.decode(token, [item.field for item in order_by], fingerprint(params)) if token else None,
@@ -217,6 +217,6 @@ def parse_options(spec: EntitySpec, params: Mapping[str, str]) -> QueryOptions:
 
     Parameters without ``$`` are custom query options and are ignored, as OData allows.
     """
-    _check_names(params)
+    check_names(params)
     check_format(params)
     return _parse(spec, params, depth=0)

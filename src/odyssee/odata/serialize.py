@@ -14,6 +14,9 @@ from odyssee.odata.options import QueryOptions
 from odyssee.odata.paths import target
 from odyssee.odata.query import ROW_VERSION, output_fields
 
+_SAFE = "$',()/:"
+"""Characters left readable in generated links."""
+
 _ENCODERS: dict[Kind, Callable[[Any], Any]] = {
     Kind.GUID: str,
     Kind.DATETIME: format_datetime,
@@ -25,6 +28,10 @@ _ENCODERS: dict[Kind, Callable[[Any], Any]] = {
 def encode_value(field: Field, value: Any) -> Any:
     encoder = _ENCODERS.get(field.kind)
     return encoder(value) if encoder is not None else value
+
+
+def encode_row(fields: Sequence[Field], row: Sequence[Any]) -> dict[str, Any]:
+    return {f.name: encode_value(f, value) for f, value in zip(fields, row, strict=True)}
 
 
 def etag(version: int) -> str:
@@ -93,5 +100,14 @@ def next_link(collection_url: str, params: Mapping[str, str], *, token: str, top
     if top is not None:
         following["$top"] = str(top)
     following["$skiptoken"] = token
-    query = urlencode(following, safe="$',()/:")
+    query = urlencode(following, safe=_SAFE)
     return f"{collection_url}?{query}"
+
+
+def skip_link(collection_url: str, params: Mapping[str, str], *, skip: int, top: int | None) -> str:
+    """A next link that pages by offset: for results without a stable key (``$apply`` groups)."""
+    following = {key: value for key, value in params.items() if key not in ("$skip", "$top")}
+    if top is not None:
+        following["$top"] = str(top)
+    following["$skip"] = str(skip)
+    return f"{collection_url}?{urlencode(following, safe=_SAFE)}"
