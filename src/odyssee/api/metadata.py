@@ -19,7 +19,7 @@ from functools import cache
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from odyssee.api.routes import _run
+from odyssee.api.routes import run
 from odyssee.model.errors import InvalidQuery, NotAcceptable
 from odyssee.odata.metadata import VERSION, metadata_json, metadata_xml
 
@@ -133,7 +133,7 @@ async def metadata(request: Request) -> Response:
             target=unknown[0],
         )
     fmt = negotiate(request.query_params.get("$format"), request.headers.get("accept"))
-    await _run(request, lambda _session, _actor: None, write=False)
+    await run(request, lambda _session, _actor: None, write=False)
     found = document(fmt)
     headers = {"OData-Version": VERSION, "ETag": found.etag, "Vary": "Accept"}
     if _matches(request.headers.get("if-none-match"), found.etag):
