@@ -12,6 +12,9 @@ import base64
 import itertools
 import os
 import shutil
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
@@ -149,3 +153,27 @@ def tenant(database: Database, app_client: TestClient) -> Tenant:
 @pytest.fixture
 def make(tenant: Tenant) -> Factory:
     return Factory(tenant)
+
+
+@pytest.fixture
+def live(database: Database) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real uvicorn server on 127.0.0.1 (a free port) over the test database, and credentials for it."""
+    with database.transaction(write=True) as session:
+        create_tenant(session, "RACE")
+        create_credential(session, "RACE", "api", "pw-race", api=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(Settings(database_url=database.url), database), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", basic("api", "pw-race", "RACE")
+    server.should_exit = True
+    thread.join(timeout=10)

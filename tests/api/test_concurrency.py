@@ -2,47 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
-import uvicorn
-
-from odyssee.api.app import create_app
-from odyssee.db.engine import Database
-from odyssee.domain.tenants import create_credential, create_tenant
-from odyssee.settings import Settings
-from tests.conftest import basic
 
 WRITERS = 8
-
-
-@pytest.fixture
-def live(database: Database) -> Iterator[tuple[str, dict[str, str]]]:
-    with database.transaction(write=True) as session:
-        create_tenant(session, "RACE")
-        create_credential(session, "RACE", "api", "pw-race", api=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(Settings(database_url=database.url), database), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", basic("api", "pw-race", "RACE")
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _post_all(

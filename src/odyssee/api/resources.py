@@ -23,6 +23,7 @@ from odyssee.model.errors import InvalidInput, InvalidQuery, NotAllowed, NotFoun
 from odyssee.model.registry import EntitySpec, registry
 from odyssee.model.values import parse_guid
 from odyssee.odata import apply, paging, serialize
+from odyssee.odata.binds import apply_binds
 from odyssee.odata.options import check_format, check_names, fingerprint, non_negative, parse_options
 from odyssee.odata.query import ROW_VERSION
 from odyssee.settings import Settings
@@ -238,7 +239,7 @@ def _create(
     session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, _key: str | None
 ) -> Reply:
     _no_query(call)
-    payload = parse_body(call.headers, call.body, spec)
+    payload = apply_binds(spec, parse_body(call.headers, call.body, spec))
     key = entities.create_entity(session, actor, spec, payload)
     return _echo(session, actor, call, spec, key, 201, {"Location": f"{call.root}{spec.name}({key})"})
 
@@ -249,7 +250,7 @@ def _replace(
     assert key is not None
     row_key = parse_key(spec, key)
     _no_query(call)
-    payload = parse_body(call.headers, call.body, spec)
+    payload = apply_binds(spec, parse_body(call.headers, call.body, spec))
     entities.replace_entity(
         session,
         actor,
