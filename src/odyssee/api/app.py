@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from odyssee import __version__
 from odyssee.api import errors, metadata, openapi, routes
+from odyssee.api.compression import CompressionMiddleware
 from odyssee.db.engine import Database
 from odyssee.settings import Settings
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     errors.install(app)
+    app.add_middleware(CompressionMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(metadata.router, include_in_schema=False)  # before routes: /api/{entity_set} would match it
     app.include_router(routes.router, include_in_schema=False)
     openapi.install(app)
