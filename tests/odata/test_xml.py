@@ -82,7 +82,8 @@ def test_read_only_entities_round_trip_too(tenant: Tenant, controller: str) -> N
     rows = tenant.rows(controller)
     assert rows, "seeded rows expected"
     for row in rows:
-        assert xml_to_payload(spec, entity_to_xml(spec, row)) == row
+        properties = {name: value for name, value in row.items() if "@" not in name}
+        assert xml_to_payload(spec, entity_to_xml(spec, row)) == properties
 
 
 ARTICLE_CATEGORY = {

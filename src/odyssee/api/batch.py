@@ -111,7 +111,7 @@ def _json_parts(body: bytes) -> list[Part]:
 
 
 def _json_body(reply: Reply, fmt: Format) -> Any:
-    content, media_type = encode(reply, fmt)
+    content, media_type = _encoded(reply, fmt)
     if media_type is None:
         return None
     if media_type.startswith("application/json"):
@@ -127,7 +127,7 @@ def _json_response(outcomes: list[Outcome]) -> Response:
         if part.group is not None:
             item["atomicityGroup"] = part.group
         fmt = _format_of(part)
-        _content, media_type = encode(reply, fmt)
+        _content, media_type = _encoded(reply, fmt)
         headers = dict(reply.headers)
         if media_type is not None:
             headers["content-type"] = media_type
@@ -213,7 +213,7 @@ def _multipart_parts(body: bytes, content_type: str) -> list[Part]:
 
 
 def _http_message(reply: Reply, part: Part) -> bytes:
-    content, media_type = encode(reply, _format_of(part))
+    content, media_type = _encoded(reply, _format_of(part))
     lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
     headers = {**VERSION, **reply.headers}
     if media_type is not None:
@@ -262,6 +262,14 @@ def _format_of(part: Part) -> Format:
         return accepted_format(part.headers)
     except OdysseeError:
         return "json"
+
+
+def _encoded(reply: Reply, fmt: Format) -> tuple[bytes, str | None]:
+    """A part's body; if it cannot be had in the format asked for, its JSON form (a batch never fails late)."""
+    try:
+        return encode(reply, fmt)
+    except OdysseeError:
+        return encode(reply, "json")
 
 
 def _error_reply(error: OdysseeError) -> Reply:

@@ -20,10 +20,11 @@ from odyssee.model.errors import (
     UnsupportedMediaType,
 )
 from odyssee.model.registry import EntitySpec
+from odyssee.odata.xml import MEDIA_TYPES as _XML_TYPES
+from odyssee.odata.xml import xml_to_payload
 
 Format = Literal["json", "xml"]
 _JSON_TYPES = ("application/json", "text/json")
-_XML_TYPES = ("application/xml", "text/xml")
 _ACCEPTS_JSON = re.compile(r"(^|[,\s])(\*/\*|application/\*|application/json|text/json|text/\*)")
 _ACCEPTS_XML = re.compile(r"(^|[,\s])(application/xml|text/xml)")
 
@@ -69,15 +70,11 @@ def parse_body(headers: Mapping[str, str], body: bytes, spec: EntitySpec) -> Any
     if not body.strip():
         raise InvalidInput("The request body is empty; send the entity.", code="InvalidBody")
     if content_type in _XML_TYPES:
-        return parse_xml(spec, body)
+        return xml_to_payload(spec, body)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise InvalidInput(f"The request body is not valid JSON: {error}.", code="MalformedJson") from None
-
-
-def parse_xml(spec: EntitySpec, body: bytes) -> Any:
-    raise UnsupportedMediaType("XML request bodies are not supported yet.", code="UnsupportedMediaType")
 
 
 def prefer(headers: Mapping[str, str] | Request) -> dict[str, str]:

@@ -9,10 +9,11 @@ from starlette.responses import Response
 
 from odyssee.api.messages import Reply
 from odyssee.api.negotiation import Format
+from odyssee.model.errors import NotAcceptable
+from odyssee.odata import xml
 
 JSON = "application/json; odata.metadata=minimal; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
-XML = "application/xml; charset=utf-8"
 VERSION = {"OData-Version": "4.0"}
 
 
@@ -30,13 +31,24 @@ def encode(reply: Reply, fmt: Format) -> tuple[bytes, str | None]:
         return b"", None
     if reply.shape == "text":
         return str(reply.body).encode(), TEXT
-    if fmt == "xml" and reply.spec is not None and reply.shape in ("entity", "collection"):
-        return render_xml(reply), XML
+    if fmt == "xml" and reply.shape in ("entity", "collection"):
+        return render_xml(reply), xml.MEDIA_TYPE
     return orjson.dumps(reply.body), JSON
 
 
 def render_xml(reply: Reply) -> bytes:
-    raise NotImplementedError
+    """The Odyssee XML of an entity or collection reply (reference.md §2.4)."""
+    if reply.spec is None:
+        raise NotAcceptable(
+            "This result (an $apply aggregation) has no Odyssee XML form; ask for application/json.",
+            code="NotAcceptable",
+        )
+    body = reply.body
+    if reply.shape == "entity":
+        return xml.entity_to_xml(reply.spec, body)
+    return xml.collection_to_xml(
+        reply.spec, body["value"], count=body.get("@odata.count"), next_link=body.get("@odata.nextLink")
+    )
 
 
 def render(reply: Reply, fmt: Format) -> Response:
