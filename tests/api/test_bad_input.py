@@ -82,7 +82,8 @@ def test_unknown_property_suggests_the_close_name(tenant: Tenant) -> None:
         pytest.param(b"name=Acme", "application/json", 400, "MalformedJson", id="not-json"),
         pytest.param(b"", "application/json", 400, "InvalidBody", id="empty"),
         pytest.param(b'["Acme"]', "application/json", 400, "InvalidBody", id="array"),
-        pytest.param(b"<company/>", "application/xml", 415, "UnsupportedMediaType", id="xml-not-yet"),
+        pytest.param(b"<company>", "application/xml", 400, "MalformedXml", id="truncated-xml"),
+        pytest.param(b"<job_type/>", "application/xml", 400, None, id="xml-wrong-root"),
         pytest.param(b"name", "text/plain", 415, "UnsupportedMediaType", id="text"),
     ],
 )
