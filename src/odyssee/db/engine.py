@@ -4,7 +4,9 @@ SQLite needs care to behave like a server database under concurrent requests: WA
 never block the writer, a busy timeout instead of instant "database is locked" errors, and
 ``BEGIN IMMEDIATE`` for writing transactions so two writers queue up at BEGIN rather than
 deadlock when both try to upgrade a read lock. ``case_sensitive_like`` makes ``contains`` and
-``startswith`` case-sensitive, as OData and PostgreSQL are.
+``startswith`` case-sensitive, as OData and PostgreSQL are. SQLite's ``lower``/``upper`` only fold
+ASCII, so ``$filter``'s ``tolower``/``toupper`` call Unicode-aware ``odyssee_lower``/``odyssee_upper``
+registered here, which fold one character at a time like PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _fold(method: str) -> Any:
+    """A per-character case mapping; characters whose mapping is longer (``ß`` → ``SS``) stay as they are."""
+
+    def fold(text: str | None) -> str | None:
+        if text is None:
+            return None
+        mapped = (getattr(char, method)() for char in text)
+        return "".join(new if len(new) == 1 else old for old, new in zip(text, mapped, strict=True))
+
+    return fold
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -39,6 +53,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
+        dbapi_connection.create_function("odyssee_lower", 1, _fold("lower"), deterministic=True)
+        dbapi_connection.create_function("odyssee_upper", 1, _fold("upper"), deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

@@ -1,38 +1,49 @@
-"""``$filter`` -> SQLAlchemy boolean clause, bound to an entity of the registry.
+"""``$filter`` → a SQLAlchemy boolean clause, bound to an entity of the registry.
 
-odata-query parses the expression into an AST; we own only the binding step. It checks every
-identifier against the entity (no access to hidden columns, a clear error for unknown names)
-and gives each literal the type of the property it is compared with. That typing is what makes
-the Odyssee compatibility forms work the same on both engines: a quoted string compared with a
-datetime property is a datetime (``modified_dateutc gt '2015-07-14T13:08:00.000Z'``), a quoted
-or unquoted GUID compared with a GUID property is a GUID.
+odata-query parses the text (extended in :mod:`odyssee.odata.filter_syntax`); this module owns
+the binding. Every sub-expression is bound to a :class:`Typed` — SQL plus its Edm type — so
+that operators and functions are checked (``name eq 5`` and ``year(name)`` are clear 400s) and
+literals take the type of what they are compared with. That typing is what makes the Odyssee
+compatibility forms behave the same on both engines: a quoted string beside a datetime is a
+datetime (``modified_dateutc gt '2015-07-14T13:08:00.000Z'``), a quoted or unquoted GUID beside
+a GUID property is a GUID.
+
+Two conventions keep the logic two-valued, so ``not`` means what a user expects (see
+``docs/odata-compat.md``): ``null`` is the empty value of the other operand's type (no column is
+nullable), and a path through a missing related row (``company/name`` with no company) reads
+as that empty value too. Only division or modulo by zero yields SQL NULL, and any comparison
+involving it is false.
+
+Navigation: to-one paths become correlated scalar subqueries (:func:`paths.resolve`),
+``nav/any(…)``, ``nav/all(…)`` and ``nav/$count`` become EXISTS / COUNT subqueries over
+:func:`paths.step` aliases, which carry the tenant condition.
 """
 
 from __future__ import annotations
 
 import difflib
+import enum
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
 from odata_query import ast
-from odata_query import exceptions as oq
-from odata_query.grammar import ODataLexer, ODataParser
-from odata_query.sqlalchemy.core import AstToSqlAlchemyCoreVisitor
 
-from odyssee.model.errors import ErrorDetail, InvalidQuery, NotImplementedFeature
-from odyssee.model.registry import EntitySpec, Field, Kind
+from odyssee.model.conventions import EMPTY_GUID, NULL_DATE, utcnow
+from odyssee.model.errors import ErrorDetail, InvalidQuery
+from odyssee.model.registry import EntitySpec, Kind, registry
+from odyssee.model.types import Money, UtcDateTime
 from odyssee.model.values import parse_datetime, parse_guid
+from odyssee.odata import sqlfunctions as fn
+from odyssee.odata.filter_syntax import DivBy, Parsed, full_name, parse_filter
+from odyssee.odata.paths import Step, navigation_of, resolve, step, unknown_member, walk
 
-_LITERALS = (
-    ast.String,
-    ast.Integer,
-    ast.Float,
-    ast.Boolean,
-    ast.DateTime,
-    ast.Date,
-    ast.GUID,
-    ast.Time,
-)
+__all__ = ["compile_filter", "parse_filter", "unknown_property"]
+
+OPTION = "$filter"
 
 
 def unknown_property(spec: EntitySpec, name: str, option: str) -> InvalidQuery:
@@ -48,128 +59,529 @@ def unknown_property(spec: EntitySpec, name: str, option: str) -> InvalidQuery:
     )
 
 
-class _Binder(AstToSqlAlchemyCoreVisitor):
-    def __init__(self, spec: EntitySpec) -> None:
-        super().__init__(spec.table)  # type: ignore[arg-type]  # odata-query annotates a class, uses an instance
-        self.spec = spec
+class T(enum.Enum):
+    """The types a ``$filter`` sub-expression can have."""
 
-    def _field(self, node: ast._Node) -> Field | None:
-        if isinstance(node, ast.Identifier):
-            found = self.spec.field(node.name)
-            if found is None:
-                raise unknown_property(self.spec, node.name, "$filter")
-            return found
-        return None
+    STRING = "Edm.String"
+    BOOLEAN = "Edm.Boolean"
+    INTEGER = "Edm.Int32"
+    DECIMAL = "Edm.Decimal"
+    DATETIME = "Edm.DateTimeOffset"
+    DATE = "Edm.Date"
+    TIME = "Edm.TimeOfDay"
+    GUID = "Edm.Guid"
+    NULL = "null"
 
-    def visit_Identifier(self, node: ast.Identifier) -> sa.ColumnElement[Any]:  # type: ignore[override]
-        found = self._field(node)
-        assert found is not None
-        return found.column
 
-    def visit_Attribute(self, node: ast.Attribute) -> Any:
-        raise NotImplementedFeature(
-            "Navigation paths in $filter (e.g. company/name) are not supported yet.",
-            code="NotImplemented",
+NUMERIC = frozenset({T.INTEGER, T.DECIMAL})
+_OF_KIND = {
+    Kind.STRING: T.STRING,
+    Kind.BOOLEAN: T.BOOLEAN,
+    Kind.INT32: T.INTEGER,
+    Kind.DECIMAL: T.DECIMAL,
+    Kind.DATETIME: T.DATETIME,
+    Kind.GUID: T.GUID,
+}
+_SQL_TYPE: dict[T, Any] = {
+    T.STRING: sa.String(),
+    T.BOOLEAN: sa.Boolean(),
+    T.INTEGER: sa.BigInteger(),
+    T.DECIMAL: Money(),
+    T.DATETIME: UtcDateTime(),
+    T.DATE: sa.Date(),
+    T.TIME: fn.TimeOfDay(),
+    T.GUID: sa.Uuid(),
+}
+EMPTY: dict[T, Any] = {
+    T.STRING: "",
+    T.BOOLEAN: False,
+    T.INTEGER: 0,
+    T.DECIMAL: 0.0,
+    T.DATETIME: NULL_DATE,
+    T.DATE: NULL_DATE.date(),
+    T.TIME: time(0),
+    T.GUID: EMPTY_GUID,
+}
+"""What ``null`` means beside each type: the empty value of model/conventions.py."""
+_INT64 = 2**63
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A bound sub-expression."""
+
+    sql: Any
+    type: T
+    label: str
+    """How errors name it: ``'name'``, ``tolower(…)``, ``the literal 'x'``."""
+    nullable: bool = False
+    """Only arithmetic that divides can be SQL NULL; comparisons with it are made false."""
+    literal: ast._Node | None = None
+    """The literal it was bound from, which may still be re-typed by what it is compared with."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a name stands for: the entity being filtered (``$it``) or a lambda variable."""
+
+    spec: EntitySpec
+    source: sa.FromClause
+
+
+def _literal_value(node: ast._Node) -> tuple[T, Any]:
+    """A literal on its own, typed by its own syntax."""
+    if isinstance(node, ast.String):
+        return T.STRING, node.val
+    if isinstance(node, ast.Boolean):
+        return T.BOOLEAN, node.py_val
+    if isinstance(node, ast.Integer):
+        return T.INTEGER, int(node.val)
+    if isinstance(node, ast.Float):
+        return T.DECIMAL, float(node.val)
+    if isinstance(node, ast.DateTime):
+        return T.DATETIME, parse_datetime(node.val)
+    if isinstance(node, ast.Date):
+        return T.DATE, date.fromisoformat(node.val)
+    if isinstance(node, ast.Time):
+        return T.TIME, _parse_time(node.val)
+    if isinstance(node, ast.GUID):
+        return T.GUID, parse_guid(node.val)
+    raise ValueError(f"{type(node).__name__.lower()} literals are not supported")
+
+
+_TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,12}))?)?$")
+
+
+def _parse_time(text: str) -> time:
+    match = _TIME.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not a time of day (expected e.g. 13:08:00.000)")
+    hour, minute, second, fraction = match.groups()
+    micro = int((fraction or "0").ljust(6, "0")[:6]) // 1000 * 1000
+    try:
+        return time(int(hour), int(minute), int(second or 0), micro)
+    except ValueError as error:
+        raise ValueError(f"'{text}' is not a valid time of day: {error}") from None
+
+
+def _as(node: ast._Node, target: T) -> Any:
+    """A literal converted to ``target``, with the Odyssee compatibility forms; ValueError if it cannot be."""
+    if target is T.DATETIME and isinstance(node, ast.String | ast.DateTime | ast.Date):
+        return parse_datetime(node.val)
+    if target is T.GUID and isinstance(node, ast.String | ast.GUID):
+        return parse_guid(node.val)
+    if target is T.DATE and isinstance(node, ast.String | ast.Date):
+        try:
+            return date.fromisoformat(node.val)
+        except ValueError:
+            raise ValueError(f"'{node.val}' is not a date (expected e.g. 2026-01-02)") from None
+    if target is T.TIME and isinstance(node, ast.String | ast.Time):
+        return _parse_time(node.val)
+    kind, value = _literal_value(node)
+    if kind is target or (kind in NUMERIC and target in NUMERIC):
+        return value
+    raise ValueError(f"{_a(kind)} literal cannot be used as {target.value}")
+
+
+def _a(kind: T) -> str:
+    return {T.STRING: "a string", T.INTEGER: "an integer", T.DECIMAL: "a decimal"}.get(kind, f"a {kind.value}")
+
+
+def _bind(value: Any, kind: T) -> Any:
+    if kind is T.INTEGER and not -_INT64 <= value < _INT64:
+        raise ValueError(f"{value} is outside the 64-bit integer range")
+    return sa.bindparam(None, value, type_=_SQL_TYPE[kind])
+
+
+_COMPARE: dict[type[ast._Comparator], Callable[[Any, Any], Any]] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+}
+_COMPARE_NAME = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.In: "in"}
+_ARITHMETIC_NAME = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", DivBy: "divby", ast.Mod: "mod"}
+
+
+def _two_valued(typed: Sequence[Typed], clause: Any) -> Any:
+    """A comparison that is false, not unknown, when an operand is NULL (a division by zero)."""
+    if any(t.nullable for t in typed):
+        return sa.func.coalesce(clause, sa.false())
+    return clause
+
+
+# --- functions -----------------------------------------------------------------------------
+
+Builder = Callable[[list[Typed]], Any]
+
+
+@dataclass(frozen=True)
+class Function:
+    """A ``$filter`` function: the types it accepts per argument, its result, its SQL."""
+
+    params: tuple[frozenset[T], ...]
+    result: T | None
+    """None: the type of the first argument (round, floor, ceiling)."""
+    build: Builder
+
+
+def _f(params: Sequence[T | frozenset[T]], result: T | None, build: Builder) -> Function:
+    return Function(tuple(p if isinstance(p, frozenset) else frozenset({p}) for p in params), result, build)
+
+
+def _like(kind: str) -> Builder:
+    """contains/startswith/endswith: LIKE with the literal escaped (``'50%'`` matches literally);
+    with a non-literal argument, by position, which needs no escaping at all."""
+
+    def build(args: list[Typed]) -> Any:
+        text, part = args
+        if part.literal is not None:
+            method = getattr(text.sql, kind)
+            return method(_literal_value(part.literal)[1], autoescape=True)
+        if kind == "contains":
+            return fn.position(text.sql, part.sql) > 0
+        size = sa.func.length(part.sql)
+        start = 1 if kind == "startswith" else sa.func.length(text.sql) - size + 1
+        return sa.and_(sa.func.length(text.sql) >= size, sa.func.substr(text.sql, start, size) == part.sql)
+
+    return build
+
+
+def _non_negative(value: Any) -> Any:
+    return sa.case((value < 0, 0), else_=value)
+
+
+def _substring(args: list[Typed]) -> Any:
+    """0-based like OData; a negative start or length counts as 0 (PostgreSQL refuses negative lengths)."""
+    start = sa.cast(_non_negative(args[1].sql), sa.Integer) + 1
+    if len(args) == 2:
+        return sa.func.substr(args[0].sql, start)
+    return sa.func.substr(args[0].sql, start, sa.cast(_non_negative(args[2].sql), sa.Integer))
+
+
+def _math(build: Callable[[Any], Any]) -> Builder:
+    """round/floor/ceiling: integers are already whole."""
+    return lambda args: args[0].sql if args[0].type is T.INTEGER else build(args[0].sql)
+
+
+def _constant(value: Any, kind: T) -> Builder:
+    return lambda _args: _bind(value() if callable(value) else value, kind)
+
+
+STRING, NUMBER, DATETIME = T.STRING, NUMERIC, T.DATETIME
+FUNCTIONS: dict[str, Function] = {
+    "contains": _f([STRING, STRING], T.BOOLEAN, _like("contains")),
+    "startswith": _f([STRING, STRING], T.BOOLEAN, _like("startswith")),
+    "endswith": _f([STRING, STRING], T.BOOLEAN, _like("endswith")),
+    "length": _f([STRING], T.INTEGER, lambda a: sa.func.length(a[0].sql)),
+    "indexof": _f([STRING, STRING], T.INTEGER, lambda a: fn.position(a[0].sql, a[1].sql) - 1),
+    "substring": _f([STRING, T.INTEGER, T.INTEGER], T.STRING, _substring),
+    "tolower": _f([STRING], T.STRING, lambda a: fn.lower(a[0].sql)),
+    "toupper": _f([STRING], T.STRING, lambda a: fn.upper(a[0].sql)),
+    "trim": _f([STRING], T.STRING, lambda a: sa.func.trim(a[0].sql)),
+    "concat": _f([STRING, STRING], T.STRING, lambda a: a[0].sql.concat(a[1].sql)),
+    **{
+        part: _f([DATETIME], T.INTEGER, lambda a, part=part: fn.date_part(part, a[0].sql))  # type: ignore[misc]
+        for part in ("year", "month", "day", "hour", "minute", "second")
+    },
+    "fractionalseconds": _f([DATETIME], T.DECIMAL, lambda a: fn.fractional_seconds(a[0].sql)),
+    "date": _f([DATETIME], T.DATE, lambda a: fn.date_of(a[0].sql)),
+    "time": _f([DATETIME], T.TIME, lambda a: fn.time_of(a[0].sql)),
+    "totaloffsetminutes": _f([DATETIME], T.INTEGER, lambda _a: _bind(0, T.INTEGER)),
+    "now": _f([], T.DATETIME, _constant(utcnow, T.DATETIME)),
+    "mindatetime": _f([], T.DATETIME, _constant(datetime(1, 1, 1, tzinfo=UTC), T.DATETIME)),
+    "maxdatetime": _f([], T.DATETIME, _constant(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), T.DATETIME)),
+    "round": _f([NUMBER], None, _math(fn.round_half_away)),
+    "floor": _f([NUMBER], None, _math(fn.floor)),
+    "ceiling": _f([NUMBER], None, _math(fn.ceiling)),
+}
+"""Every supported function; see docs/odata-compat.md for the semantics both engines share."""
+
+
+# --- the binder ----------------------------------------------------------------------------
+
+
+class _Binder:
+    def __init__(self, spec: EntitySpec, parsed: Parsed) -> None:
+        self.root = Scope(spec, spec.table)
+        self.parsed = parsed
+        self.variables: dict[str, Scope] = {}
+
+    # errors
+
+    def error(self, message: str, node: ast._Node | None = None, code: str = "InvalidFilter") -> InvalidQuery:
+        where = self.parsed.at(node) if node is not None else ""
+        return InvalidQuery(f"Invalid $filter{where}: {message}", code=code, target=OPTION)
+
+    # dispatch
+
+    def bind(self, node: ast._Node) -> Typed:
+        method: Callable[[Any], Typed] | None = getattr(self, f"_bind_{type(node).__name__}", None)
+        if method is not None:
+            return method(node)
+        if isinstance(node, ast._Literal):
+            return self._literal(node)
+        raise self.error(f"{type(node).__name__} is not supported here.", node)
+
+    def condition(self, node: ast._Node) -> Any:
+        typed = self.bind(node)
+        if typed.type is not T.BOOLEAN:
+            raise self.error(f"{typed.label} is {typed.type.value}, not a boolean condition.", node)
+        return _two_valued([typed], typed.sql)
+
+    # literals
+
+    def _literal(self, node: ast._Node) -> Typed:
+        if isinstance(node, ast.Null):
+            return Typed(sa.null(), T.NULL, "null", literal=node)
+        try:
+            kind, value = _literal_value(node)
+            return Typed(_bind(value, kind), kind, f"the literal {self._text(node)}", literal=node)
+        except ValueError as error:
+            raise self.error(f"{error}.", node, "InvalidLiteral") from None
+
+    def _text(self, node: ast._Node) -> str:
+        return repr(getattr(node, "val", "")) if isinstance(node, ast.String) else str(getattr(node, "val", node))
+
+    def _retype(self, typed: Typed, target: T, context: str) -> Typed:
+        """``typed`` as ``target``: a literal is converted (keeping its own numeric type), anything
+        else must already fit. ``context`` starts the error message."""
+        fits = typed.type is target or (typed.type in NUMERIC and target in NUMERIC)
+        if typed.literal is None or isinstance(typed.literal, ast.Null) or fits:
+            if fits:
+                return typed
+            raise self.error(f"{context}, and {typed.label} is {typed.type.value}.", typed.literal, "TypeMismatch")
+        try:
+            value = _as(typed.literal, target)
+            return replace(typed, sql=_bind(value, target), type=target)
+        except ValueError as error:
+            raise self.error(f"{context}; {error}.", typed.literal, "InvalidLiteral") from None
+
+    def _pair(self, left: Typed, right: Typed, operator: str) -> tuple[Typed, Typed]:
+        """Give a literal (or ``null``) the type of the expression on the other side, then check they match."""
+        if left.literal is not None and right.literal is None:
+            right, left = self._pair(right, left, operator)
+            return left, right
+        if T.NULL in (left.type, right.type) and left.type is not right.type:
+            if left.type is T.NULL:
+                left = replace(left, sql=_bind(EMPTY[right.type], right.type), type=right.type)
+            else:
+                right = replace(right, sql=_bind(EMPTY[left.type], left.type), type=left.type)
+            return left, right
+        if right.literal is not None:
+            right = self._retype(right, left.type, f"{left.label} is {left.type.value}")
+        if left.type is not right.type and not (left.type in NUMERIC and right.type in NUMERIC):
+            raise self.error(
+                f"cannot compare with {operator}: {left.label} is {left.type.value} "
+                f"and {right.label} is {right.type.value}.",
+                right.literal or left.literal,
+                "TypeMismatch",
+            )
+        return left, right
+
+    # comparison and logic
+
+    def _bind_Compare(self, node: ast.Compare) -> Typed:
+        name = _COMPARE_NAME[type(node.comparator)]
+        left = self.bind(node.left)
+        if isinstance(node.comparator, ast.In):
+            return self._in(node, left)
+        right = self.bind(node.right)
+        if T.NULL in (left.type, right.type) and name not in ("eq", "ne"):
+            raise self.error(f"null can only be compared with eq or ne, not {name}.", node.comparator)
+        left, right = self._pair(left, right, name)
+        if left.type is T.NULL:
+            return Typed(sa.true() if name == "eq" else sa.false(), T.BOOLEAN, "null comparison")
+        first = fn.binary_order(left.sql) if left.type is T.STRING and name not in ("eq", "ne") else left.sql
+        clause = _COMPARE[type(node.comparator)](first, right.sql)
+        return Typed(_two_valued([left, right], clause), T.BOOLEAN, f"a comparison with {name}")
+
+    def _in(self, node: ast.Compare, left: Typed) -> Typed:
+        if not isinstance(node.right, ast.List):
+            raise self.error("in needs a parenthesised list, e.g. name in ('a', 'b').", node.comparator)
+        if left.type is T.NULL:
+            raise self.error("null cannot be the left operand of in.", node.comparator)
+        items = [self._pair(left, self.bind(item), "in")[1] for item in node.right.val]
+        clause = left.sql.in_([item.sql for item in items])
+        return Typed(_two_valued([left, *items], clause), T.BOOLEAN, "an in comparison")
+
+    def _bind_BoolOp(self, node: ast.BoolOp) -> Typed:
+        combine = sa.and_ if isinstance(node.op, ast.And) else sa.or_
+        return Typed(combine(self.condition(node.left), self.condition(node.right)), T.BOOLEAN, "a condition")
+
+    def _bind_UnaryOp(self, node: ast.UnaryOp) -> Typed:
+        if isinstance(node.op, ast.Not):
+            return Typed(sa.not_(self.condition(node.operand)), T.BOOLEAN, "a condition")
+        operand = self.bind(node.operand)
+        if operand.type not in NUMERIC:
+            raise self.error(f"unary minus needs a number, and {operand.label} is {operand.type.value}.", node.op)
+        return replace(operand, sql=-operand.sql, label=f"-{operand.label}", literal=None)
+
+    # arithmetic
+
+    def _bind_BinOp(self, node: ast.BinOp) -> Typed:
+        name = _ARITHMETIC_NAME[type(node.op)]
+        left, right = self.bind(node.left), self.bind(node.right)
+        for side in (left, right):
+            if side.type not in NUMERIC:
+                raise self.error(
+                    f"{name} needs numbers, and {side.label} is {side.type.value}.", side.literal or node.op
+                )
+        integer = left.type is T.INTEGER and right.type is T.INTEGER
+        result = T.INTEGER if integer and name != "divby" else T.DECIMAL
+        label = f"({left.label} {name} {right.label})"
+        if name in ("add", "sub", "mul"):
+            sql = {"add": left.sql + right.sql, "sub": left.sql - right.sql, "mul": left.sql * right.sql}[name]
+            return Typed(sql, result, label, nullable=left.nullable or right.nullable)
+        if right.literal is not None and _literal_value(right.literal)[1] == 0:
+            raise self.error(f"{name} by zero.", node.op)
+        divisor = sa.func.nullif(right.sql, 0)
+        if name == "mod":
+            sql = left.sql.op("%")(divisor) if integer else fn.decimal_mod(left.sql, divisor)
+        else:
+            dividend = left.sql if integer and name == "div" else fn.as_decimal(left.sql)
+            sql = dividend.op("/", return_type=_SQL_TYPE[result])(divisor)
+        return Typed(sql, result, label, nullable=True)
+
+    # functions
+
+    def _bind_Call(self, node: ast.Call) -> Typed:
+        name = full_name(node.func)
+        function = FUNCTIONS.get(name)
+        if function is None:
+            raise self.error(f"the function {name}() is not supported.", node.func, "UnknownFunction")
+        args = [self.bind(arg) for arg in node.args]
+        typed: list[Typed] = []
+        for index, (arg, accepted) in enumerate(zip(args, function.params, strict=False)):
+            wanted = " or ".join(sorted(t.value for t in accepted))
+            context = f"argument {index + 1} of {name}() must be {wanted}"
+            if arg.type in accepted:
+                typed.append(arg)
+            elif arg.literal is not None and len(accepted) == 1:
+                typed.append(self._retype(arg, next(iter(accepted)), context))
+            else:
+                message = f"{context}, and {arg.label} is {arg.type.value}."
+                raise self.error(message, arg.literal or node.func, "TypeMismatch")
+        result = function.result or typed[0].type
+        return Typed(
+            function.build(typed),
+            result,
+            f"{name}(…)",
+            nullable=any(arg.nullable for arg in typed),
         )
 
-    def visit_CollectionLambda(self, node: ast.CollectionLambda) -> Any:
-        raise NotImplementedFeature("any/all in $filter are not supported yet.", code="NotImplemented")
+    # names and paths
 
-    def visit_Compare(self, node: ast.Compare) -> sa.ColumnElement[bool]:  # type: ignore[override]
-        left_field = self._field(node.left)
-        right_field = self._field(node.right)
-        left = self._operand(node.left, right_field)
-        right = self._operand(node.right, left_field)
-        return self.visit(node.comparator)(left, right)  # type: ignore[no-any-return]
+    def _bind_Identifier(self, node: ast.Identifier) -> Typed:
+        return self._path(node, [node.name])
 
-    def _operand(self, node: ast._Node, other: Field | None) -> Any:
-        if other is not None and isinstance(node, ast.List):
-            return [self._typed_literal(item, other) for item in node.val]
-        if other is not None and isinstance(node, _LITERALS):
-            return self._typed_literal(node, other)
-        return self.visit(node)
+    def _bind_Attribute(self, node: ast.Attribute) -> Typed:
+        return self._path(node, self._segments(node))
 
-    def _typed_literal(self, node: ast._Node, target: Field) -> sa.BindParameter[Any]:
-        """Convert a literal to the kind of the property it is compared with, or refuse clearly."""
-        accepted = _ACCEPTED_LITERALS[target.kind]
+    def _segments(self, node: ast._Node) -> list[str]:
+        if isinstance(node, ast.Identifier):
+            return [node.name]
+        if isinstance(node, ast.Attribute):
+            return [*self._segments(node.owner), node.attr]
+        raise self.error(f"{type(node).__name__} cannot start a path.", node)
+
+    def _scope(self, node: ast._Node, segments: list[str]) -> tuple[Scope, list[str]]:
+        """Who the first segment refers to: a lambda variable, ``$it``, or (unqualified) the filtered entity."""
+        head, *rest = segments
+        if head in self.variables or head == "$it":
+            scope = self.variables.get(head, self.root)
+            if not rest:
+                raise self.error(
+                    f"'{head}' stands for a {scope.spec.name} entity; use {head}/<property>.", node, "InvalidPath"
+                )
+            return scope, rest
+        spec = self.root.spec
+        if spec.field(head) is None and spec.navigation(head) is None:
+            in_scope = f" nor a lambda variable in scope ({', '.join(self.variables)})" if self.variables else ""
+            close = difflib.get_close_matches(head, [f.name for f in spec.fields] + [*self.variables], n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise self.error(
+                f"'{head}' is neither a property or navigation of {spec.name}{in_scope}.{hint}",
+                node,
+                "UnknownProperty",
+            )
+        return self.root, segments
+
+    def _path(self, node: ast._Node, segments: list[str]) -> Typed:
+        scope, names = self._scope(node, segments)
+        if names[-1] == "$count":
+            return self._count(node, scope, names[:-1])
+        label = "'" + "/".join(segments) + "'"
+        *hops, last = names
+        reached = walk(scope.spec, scope.source, hops, OPTION)[0]
+        if reached.field(last) is None:
+            if reached.navigation(last) is not None:
+                raise self.error(
+                    f"{label} is a navigation property; compare one of its properties, e.g. {last}/id.",
+                    node,
+                    "InvalidPath",
+                )
+            raise unknown_member(reached, last, OPTION)
+        field, sql = resolve(scope.spec, scope.source, names, OPTION)
+        kind = _OF_KIND.get(field.kind)
+        if kind is None:
+            raise self.error(f"{label} is {field.kind.value}, which $filter cannot compare.", node)
+        if hops:
+            sql = sa.func.coalesce(sql, _bind(EMPTY[kind], kind))
+        return Typed(sql, kind, label)
+
+    def _collection(self, node: ast._Node, scope: Scope, names: list[str], what: str) -> tuple[Step, list[Any]]:
+        """The last step of ``names`` (a to-many navigation) and the conditions joining every step."""
+        if not names:
+            raise self.error(f"{what} needs a collection navigation before it.", node, "InvalidPath")
+        spec, source, steps = walk(scope.spec, scope.source, names[:-1], OPTION)
+        navigation = navigation_of(spec, names[-1], OPTION)
+        if not navigation.many:
+            spec = registry().by_table(navigation.target)
+            raise self.error(
+                f"'{names[-1]}' leads to a single {spec.name} row, not a collection; "
+                f"{what} needs a to-many navigation.",
+                node,
+                "InvalidPath",
+            )
+        last = step(navigation, source)
+        return last, [*(s.condition for s in steps), last.condition]
+
+    def _correlated(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        """Correlate with the filtered table and every enclosing lambda's alias, however deep: SQLAlchemy
+        only auto-correlates with the immediately enclosing query."""
+        return query.correlate(self.root.source, *(scope.source for scope in self.variables.values()))
+
+    def _count(self, node: ast._Node, scope: Scope, names: list[str]) -> Typed:
+        last, conditions = self._collection(node, scope, names, "$count")
+        query = self._correlated(sa.select(sa.func.count()).select_from(last.alias).where(*conditions))
+        return Typed(query.scalar_subquery(), T.INTEGER, "'" + "/".join([*names, "$count"]) + "'")
+
+    def _bind_CollectionLambda(self, node: ast.CollectionLambda) -> Typed:
+        scope, names = self._scope(node.owner, self._segments(node.owner))
+        operator = "any" if isinstance(node.operator, ast.Any) else "all"
+        last, conditions = self._collection(node.owner, scope, names, f"{operator}()")
+        query = self._correlated(sa.select(sa.literal_column("1")).select_from(last.alias).where(*conditions))
+        if node.lambda_ is None:
+            return Typed(query.exists(), T.BOOLEAN, f"{operator}()")
+        variable = node.lambda_.identifier.name
+        outer = self.variables
+        self.variables = {**outer, variable: Scope(last.spec, last.alias)}
         try:
-            if not isinstance(node, accepted):
-                raise ValueError(f"a {type(node).__name__.lower()} literal cannot be compared with {target.kind.value}")
-            value = _CONVERT.get(target.kind, lambda literal: literal.py_val)(node)
-        except ValueError as error:
-            raise InvalidQuery(
-                f"Invalid literal for '{target.name}' in $filter: {error}.",
-                code="InvalidLiteral",
-                target="$filter",
-                details=[ErrorDetail("InvalidLiteral", str(error), target.name)],
-            ) from None
-        return sa.bindparam(None, value, type_=target.column.type)
-
-
-_ACCEPTED_LITERALS: dict[Kind, tuple[type[ast._Node], ...]] = {
-    Kind.DATETIME: (ast.String, ast.DateTime, ast.Date),
-    Kind.GUID: (ast.String, ast.GUID),
-    Kind.STRING: (ast.String,),
-    Kind.BOOLEAN: (ast.Boolean,),
-    Kind.INT32: (ast.Integer, ast.Float),
-    Kind.DECIMAL: (ast.Integer, ast.Float),
-    Kind.BINARY: (),
-}
-"""Which literals may stand beside a property of each kind; quoted forms are the Odyssee compatibility."""
-
-_CONVERT: dict[Kind, Any] = {
-    Kind.DATETIME: lambda literal: parse_datetime(literal.val),
-    Kind.GUID: lambda literal: parse_guid(literal.val),
-}
-
-
-def parse_filter(text: str) -> ast._Node:
-    """Parse a ``$filter`` expression; syntax errors name the character position."""
-    try:
-        tokens = list(ODataLexer().tokenize(text))
-    except oq.TokenizingException as error:
-        position = getattr(error.token, "index", 0)
-        raise _syntax_error(text, position) from None
-    try:
-        tree: ast._Node = ODataParser().parse(iter(tokens))
-        return tree
-    except oq.ParsingException as error:
-        if error.eof or error.token is None:
-            raise _syntax_error(text, len(text)) from None
-        position = error.token.index
-        if error.token.type == "WS":
-            position += len(error.token.value)
-        raise _syntax_error(text, position) from None
-    except oq.ODataException as error:
-        raise InvalidQuery(f"Invalid $filter: {error}", code="InvalidFilter", target="$filter") from None
-
-
-def _syntax_error(text: str, position: int) -> InvalidQuery:
-    rest = text[position:].split()
-    where = f"near '{rest[0]}'" if rest else "the expression ends too early"
-    return InvalidQuery(
-        f"Syntax error in $filter at position {position}: {where}.",
-        code="SyntaxError",
-        target="$filter",
-        details=[ErrorDetail("SyntaxError", f"{text[:position]}<<HERE>>{text[position:]}", "$filter")],
-    )
+            predicate = self.condition(node.lambda_.expression)
+        finally:
+            self.variables = outer
+        if operator == "any":
+            return Typed(query.where(predicate).exists(), T.BOOLEAN, "any(…)")
+        return Typed(~query.where(sa.not_(predicate)).exists(), T.BOOLEAN, "all(…)")
 
 
 def compile_filter(spec: EntitySpec, text: str) -> sa.ColumnElement[bool]:
-    """The WHERE clause for ``$filter=text`` on ``spec``."""
-    tree = parse_filter(text)
-    try:
-        clause = _Binder(spec).visit(tree)
-    except (InvalidQuery, NotImplementedFeature):
-        raise
-    except oq.ODataException as error:
-        raise InvalidQuery(f"Invalid $filter: {error}", code="InvalidFilter", target="$filter") from None
-    except (TypeError, AttributeError, NotImplementedError) as error:
-        raise InvalidQuery(f"Invalid $filter: {error}", code="InvalidFilter", target="$filter") from None
-    if not isinstance(clause, sa.ColumnElement) or not isinstance(clause.type, sa.Boolean):
-        raise InvalidQuery(
-            "$filter must be a boolean expression.",
-            code="InvalidFilter",
-            target="$filter",
-        )
+    """The WHERE clause for ``$filter=text`` on ``spec`` (tenant conditions of subqueries included;
+    the caller adds the tenant condition of ``spec.table`` itself)."""
+    parsed = parse_filter(text)
+    binder = _Binder(spec, parsed)
+    clause: sa.ColumnElement[bool] = binder.condition(parsed.tree)
     return clause

@@ -65,20 +65,14 @@ def navigation_of(spec: EntitySpec, name: str, option: str) -> Navigation:
     return found
 
 
-def resolve(spec: EntitySpec, source: sa.FromClause, segments: list[str], option: str) -> tuple[Field, Any]:
-    """``[company, name]`` on Jobs → (Company.name, a scalar subquery correlated with ``source``).
+def walk(spec: EntitySpec, source: sa.FromClause, names: list[str], option: str) -> tuple[EntitySpec, Any, list[Step]]:
+    """Follow the to-one navigations ``names`` from ``source``: the entity reached, its alias, the steps taken.
 
-    Every segment but the last must be a to-one navigation; the last must be a property.
+    A to-many navigation is an error that points to any/all/$count.
     """
-    *hops, last = segments
-    if not hops:
-        found = spec.field(last)
-        if found is None:
-            raise unknown_member(spec, last, option)
-        return found, source.c[found.name]
     steps: list[Step] = []
     current, current_source = spec, source
-    for name in hops:
+    for name in names:
         navigation = navigation_of(current, name, option)
         if navigation.many:
             raise InvalidQuery(
@@ -90,6 +84,21 @@ def resolve(spec: EntitySpec, source: sa.FromClause, segments: list[str], option
         taken = step(navigation, current_source)
         steps.append(taken)
         current, current_source = taken.spec, taken.alias
+    return current, current_source, steps
+
+
+def resolve(spec: EntitySpec, source: sa.FromClause, segments: list[str], option: str) -> tuple[Field, Any]:
+    """``[company, name]`` on Jobs → (Company.name, a scalar subquery correlated with ``source``).
+
+    Every segment but the last must be a to-one navigation; the last must be a property.
+    """
+    *hops, last = segments
+    if not hops:
+        found = spec.field(last)
+        if found is None:
+            raise unknown_member(spec, last, option)
+        return found, source.c[found.name]
+    current, current_source, steps = walk(spec, source, hops, option)
     found = current.field(last)
     if found is None:
         raise unknown_member(current, last, option)

@@ -1,0 +1,268 @@
+"""``$filter`` text → odata-query AST, with the literal forms Odyssee integrators send and exact error positions.
+
+odata-query's grammar is kept as it is; only its lexer is extended (SLY lexers inherit and
+override rules in place, its parser cannot be subclassed):
+
+* v3 typed literals ``datetime'…'``, ``datetimeoffset'…'`` and ``guid'…'`` become the ordinary
+  DateTime and GUID tokens, and the v3 suffixes ``1.5m``/``1.5d``/``10L`` plain numbers;
+* ``$count`` and ``$it`` are path segments (``children/$count``, ``$it/name``);
+* ``13:08`` is a TimeOfDay (seconds are optional);
+* ``true``, ``false``, ``null``, ``any`` and ``all`` only match as whole words, so that a
+  property like ``allow_in_job`` is not read as ``all`` + ``ow_in_job``;
+* ``divby`` (OData 4.01 decimal division) is a ``div`` token carrying :class:`DivBy`;
+* ``not(x)`` without a blank is accepted as ``not (x)``;
+* ``has`` is recognised only to refuse it with a clear message (there are no enumerations).
+
+The token stream gets one repair before parsing: ``x in ('a')`` (a one-item list, valid OData)
+is given the trailing comma odata-query's grammar needs. Every token value the lexer creates is
+remembered with its character position, so the binder can name positions in its errors too.
+"""
+
+# ruff: noqa: F821, N802, RUF012  # SLY's lexer DSL: ``_``/``before`` are injected, rules are named like tokens
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from odata_query import ast
+from odata_query import exceptions as oq
+from odata_query.grammar import ODataLexer, ODataParser
+from sly.lex import Token  # type: ignore[import-untyped]
+
+from odyssee.model.errors import ErrorDetail, InvalidQuery, NotImplementedFeature
+
+
+@dataclass(frozen=True)
+class DivBy(ast._BinOpToken):
+    """``a divby b``: division that is decimal even for integer operands."""
+
+
+_NOT_OFFERED = {
+    "matchesPattern": "regular expressions are not portable between SQLite and PostgreSQL",
+    "geo.distance": "there are no geographic properties",
+    "geo.length": "there are no geographic properties",
+    "geo.intersects": "there are no geographic properties",
+    "hassubset": "there are no collection-valued properties",
+    "hassubsequence": "there are no collection-valued properties",
+    "totalseconds": "there are no duration properties",
+    "cast": "the server does not convert between types",
+    "isof": "every property has a single declared type",
+}
+"""Standard functions this server declines, and why (named in the 501 error)."""
+
+
+_Rule = TypeVar("_Rule", bound=Callable[..., Any])
+_DECIMAL_V3 = r"[+-]?\d+(?:\.\d+)?(?:e[-+]?\d+)?[md](?![\w.])"
+_DECIMAL = r"[+-]?\d+(?:(?:\.\d+)(?:e[-+]?\d+)|(?:\.\d+)|(?:e[-+]?\d+))"
+_TYPED_V3 = r"(?:datetimeoffset|datetime|guid)'[^']*'"
+_IDENTIFIER = r"[_a-z](?:\.?\w){0,127}"
+
+
+class _Lexer(ODataLexer):
+    tokens = {*ODataLexer.tokens, "HAS"}
+    _: Callable[..., Callable[[_Rule], _Rule]]
+    before: Callable[[str, str], str]
+    """``_`` and ``before`` are provided by SLY's class namespace while the body runs."""
+
+    HAS = before(WS, r"\s+has\s+")  # type: ignore[name-defined]  # WS: the base lexer's whitespace rule
+
+    @_(_DECIMAL_V3, _DECIMAL)
+    def DECIMAL(self, t: Token) -> Token:
+        t.value = ast.Float(t.value.rstrip("mMdD"))
+        return t
+
+    @_(r"[+-]?\d+(?:L(?![\w.]))?")
+    def INTEGER(self, t: Token) -> Token:
+        t.value = ast.Integer(t.value.rstrip("lL"))
+        return t
+
+    @_(r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,12})?)?(?![\w:])")
+    def TIME(self, t: Token) -> Token:
+        """Seconds are optional in OData's timeOfDayValue (odata-query's pattern requires them)."""
+        t.value = ast.Time(t.value)
+        return t
+
+    @_(r"(?:true|false)(?![\w.])")
+    def BOOLEAN(self, t: Token) -> Token:
+        t.value = ast.Boolean(t.value.lower())
+        return t
+
+    @_(r"null(?![\w.])")
+    def NULL(self, t: Token) -> Token:
+        t.value = ast.Null()
+        return t
+
+    @_(r"\s+divby\s+", r"\s+div\s+")
+    def DIV(self, t: Token) -> Token:
+        t.value = DivBy() if "divby" in t.value.lower() else ast.Div()
+        return t
+
+    @_(r"any(?=\s*\()")
+    def ANY(self, t: Token) -> Token:
+        t.value = ast.Any()
+        return t
+
+    @_(r"all(?=\s*\()")
+    def ALL(self, t: Token) -> Token:
+        t.value = ast.All()
+        return t
+
+    @_(_TYPED_V3, r"\$(?:count|it)(?!\w)", _IDENTIFIER)
+    def ODATA_IDENTIFIER(self, t: Token) -> Token:
+        text: str = t.value
+        prefix, quote, rest = text.partition("'")
+        if quote:
+            if prefix.lower() == "guid":
+                t.type, t.value = "GUID", ast.GUID(rest[:-1])
+            else:
+                t.type, t.value = "DATETIME", ast.DateTime(rest[:-1])
+            return t
+        *namespace, name = text.split(".")
+        t.value = ast.Identifier(name, tuple(namespace))
+        return t
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A parsed ``$filter``: the tree, and where in the text each of its leaves and operators was."""
+
+    text: str
+    tree: ast._Node
+    positions: dict[int, int]
+    tokens: tuple[Token, ...]
+    """Kept so that the ``id()`` keys of ``positions`` stay valid."""
+
+    def position(self, node: ast._Node) -> int | None:
+        return self.positions.get(id(node))
+
+    def at(self, node: ast._Node) -> str:
+        """`` at position N`` for messages, or nothing when the node was built by the parser."""
+        found = self.position(node)
+        return "" if found is None else f" at position {found}"
+
+
+def full_name(identifier: ast.Identifier) -> str:
+    """``geo.distance`` for a namespaced identifier, ``contains`` otherwise."""
+    return ".".join((*identifier.namespace, identifier.name))
+
+
+def syntax_error(text: str, position: int, reason: str | None = None) -> InvalidQuery:
+    rest = text[position:].split()
+    where = f"near '{rest[0]}'" if rest else "the expression ends too early"
+    return InvalidQuery(
+        f"Syntax error in $filter at position {position}: {reason or where}.",
+        code="SyntaxError",
+        target="$filter",
+        details=[ErrorDetail("SyntaxError", f"{text[:position]}<<HERE>>{text[position:]}", "$filter")],
+    )
+
+
+def _start(text: str, token: Token) -> int:
+    """Where the token's own text starts: operator tokens include the blanks around them."""
+    index = int(token.index)
+    if token.type == "WS":
+        return index
+    rest = text[index:]
+    return index + len(rest) - len(rest.lstrip())
+
+
+def _tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    lexer = _Lexer()
+    try:
+        for token in lexer.tokenize(text):
+            if token.type == "HAS":
+                raise _has_error(text, _start(text, token))
+            tokens.append(token)
+    except oq.TokenizingException as error:
+        raise syntax_error(text, int(getattr(error.token, "index", 0))) from None
+    return tokens
+
+
+def _has_error(text: str, position: int) -> InvalidQuery:
+    return InvalidQuery(
+        f"The 'has' operator at position {position} tests enumeration flags, and this API has no "
+        "enumeration-typed properties. Compare the property with eq or in instead.",
+        code="UnsupportedOperator",
+        target="$filter",
+    )
+
+
+def _single_item_lists(tokens: list[Token]) -> list[Token]:
+    """``x in ('a')`` → ``x in ('a',)``: odata-query reads a one-item list only with a trailing comma."""
+    result = list(tokens)
+    for index, token in enumerate(tokens):
+        if token.type != "IN":
+            continue
+        opening = index + 1
+        if opening >= len(tokens) or tokens[opening].type != "(":
+            continue
+        depth, commas = 0, 0
+        for closing in range(opening, len(tokens)):
+            kind = tokens[closing].type
+            depth += kind == "("
+            depth -= kind == ")"
+            commas += kind == "," and depth == 1
+            if depth == 0:
+                break
+        else:
+            continue
+        if commas == 0 and closing > opening + 1:
+            comma = Token()
+            comma.type, comma.value, comma.lineno, comma.index = ",", ",", 1, tokens[closing].index
+            result.insert(result.index(tokens[closing]), comma)
+    return result
+
+
+def _parser(text: str, positions: dict[int, int]) -> Any:
+    """odata-query's parser, with function calls checked here so that their errors carry a position."""
+    parser = ODataParser()
+
+    def function_call(func: ast.Identifier, args: list[ast._Node]) -> ast.Call:
+        position = positions.get(id(func), 0)
+        name = full_name(func)
+        if name == "not" and len(args) == 1:
+            return ast.UnaryOp(ast.Not(), args[0])  # type: ignore[return-value]  # not(x): a common lenient form
+        if name in _NOT_OFFERED:
+            raise NotImplementedFeature(
+                f"The function {name}() is not supported in $filter: {_NOT_OFFERED[name]}.",
+                code="NotImplemented",
+                target="$filter",
+            )
+        try:
+            return ODataParser._function_call(parser, func, args)  # type: ignore[no-any-return]
+        except oq.UnknownFunctionException:
+            raise syntax_error(text, position, f"unknown function '{name}'") from None
+        except oq.ArgumentCountException as error:
+            raise syntax_error(text, position, str(error).rstrip(".")) from None
+
+    parser._function_call = function_call  # type: ignore[method-assign]  # the parser cannot be subclassed
+    return parser
+
+
+def parse_filter(text: str) -> Parsed:
+    """Parse a ``$filter`` expression; every syntax error names its character position."""
+    tokens = _tokenize(text)
+    positions = {id(token.value): _start(text, token) for token in tokens if isinstance(token.value, ast._Node)}
+    stream = _single_item_lists(tokens)
+    try:
+        tree: ast._Node = _parser(text, positions).parse(iter(stream))
+    except oq.ParsingException as error:
+        if error.eof or error.token is None:
+            raise syntax_error(text, len(text)) from None
+        position = int(error.token.index)
+        if error.token.type == "WS":
+            position += len(error.token.value)
+        raise syntax_error(text, position) from None
+    except oq.ODataException as error:
+        raise InvalidQuery(f"Invalid $filter: {error}", code="InvalidFilter", target="$filter") from None
+    if tree is None:
+        raise syntax_error(text, 0, "the expression is empty")
+    return Parsed(text, tree, positions, tuple(tokens))
+
+
+def iter_tokens(text: str) -> Iterator[tuple[str, int]]:
+    """The token types and positions of ``text`` (for tests and diagnostics)."""
+    for token in _tokenize(text):
+        yield token.type, _start(text, token)
