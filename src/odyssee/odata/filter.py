@@ -311,9 +311,13 @@ class _Binder:
 
     # errors
 
-    def error(self, message: str, node: ast._Node | None = None, code: str = "InvalidFilter") -> InvalidQuery:
+    def error(
+        self, message: str, node: ast._Node | None = None, code: str = "InvalidFilter", subject: str | None = None
+    ) -> InvalidQuery:
+        """``subject``: the property the error is about, named in ``details`` for programs to read."""
         where = self.parsed.at(node) if node is not None else ""
-        return InvalidQuery(f"Invalid $filter{where}: {message}", code=code, target=OPTION)
+        details = [ErrorDetail(code, message, subject)] if subject else []
+        return InvalidQuery(f"Invalid $filter{where}: {message}", code=code, target=OPTION, details=details)
 
     # dispatch
 
@@ -345,7 +349,7 @@ class _Binder:
     def _text(self, node: ast._Node) -> str:
         return repr(getattr(node, "val", "")) if isinstance(node, ast.String) else str(getattr(node, "val", node))
 
-    def _retype(self, typed: Typed, target: T, context: str) -> Typed:
+    def _retype(self, typed: Typed, target: T, context: str, subject: str | None = None) -> Typed:
         """``typed`` as ``target``: a literal is converted (keeping its own numeric type), anything
         else must already fit. ``context`` starts the error message."""
         fits = typed.type is target or (typed.type in NUMERIC and target in NUMERIC)
@@ -357,7 +361,7 @@ class _Binder:
             value = _as(typed.literal, target)
             return replace(typed, sql=_bind(value, target), type=target)
         except ValueError as error:
-            raise self.error(f"{context}; {error}.", typed.literal, "InvalidLiteral") from None
+            raise self.error(f"{context}; {error}.", typed.literal, "InvalidLiteral", subject=subject) from None
 
     def _pair(self, left: Typed, right: Typed, operator: str) -> tuple[Typed, Typed]:
         """Give a literal (or ``null``) the type of the expression on the other side, then check they match."""
@@ -371,7 +375,7 @@ class _Binder:
                 right = replace(right, sql=_bind(EMPTY[left.type], left.type), type=left.type)
             return left, right
         if right.literal is not None:
-            right = self._retype(right, left.type, f"{left.label} is {left.type.value}")
+            right = self._retype(right, left.type, f"{left.label} is {left.type.value}", subject=left.label.strip("'"))
         if left.type is not right.type and not (left.type in NUMERIC and right.type in NUMERIC):
             raise self.error(
                 f"cannot compare with {operator}: {left.label} is {left.type.value} "
@@ -503,9 +507,10 @@ class _Binder:
             close = difflib.get_close_matches(head, [f.name for f in spec.fields] + [*self.variables], n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise self.error(
-                f"'{head}' is neither a property or navigation of {spec.name}{in_scope}.{hint}",
+                f"'{head}' is neither a property nor a navigation of {spec.name}{in_scope}.{hint}",
                 node,
                 "UnknownProperty",
+                subject=head,
             )
         return self.root, segments
 
