@@ -3,8 +3,9 @@
     uv run python bench/list_read.py [--database-url URL] [--requests 2000] [--seconds 30] [--clients 8]
 
 Starts the server on a free 127.0.0.1 port, then measures (1) the seed's delta list query
-(`JobApproval?$filter=modified_dateutc gt '…'`, 20-row pages of Company) and (2) single-entity
-POSTs, with N concurrent clients. Prints requests/s and p50/p99 latency. Loopback only; every
+(`JobApproval?$filter=modified_dateutc gt '…'`, 20-row pages of Company, a 3-way `$expand`), (2)
+single-entity POSTs, with N concurrent clients, and (3) one `$batch` change set of 1000 creates.
+Prints requests/s and p50/p99 latency. Loopback only; every
 loop is bounded in count and time.
 """
 
@@ -69,6 +70,25 @@ def run(
     )
 
 
+def batch_change_set(base: str, size: int = 1000, rounds: int = 3) -> None:
+    """One $batch atomicity group of ``size`` creates, ``rounds`` times: the median wall time."""
+    timings = []
+    with httpx.Client(base_url=base, headers=AUTH, timeout=120) as client:
+        for attempt in range(rounds):
+            requests = [
+                {"id": str(i), "atomicityGroup": "g", "method": "POST", "url": "JobType",
+                 "headers": {"Prefer": "return=minimal"}, "body": {"name": f"B{attempt}-{i}"}}
+                for i in range(size)
+            ]  # fmt: skip
+            started = time.perf_counter()
+            response = client.post("/api/$batch", json={"requests": requests})
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200 and all(r["status"] == 201 for r in response.json()["responses"])
+    median = statistics.median(timings)
+    label = f"$batch change set of {size} creates"
+    print(f"{label:<38} {median:8.2f} s median  ({size / median:.0f} rows/s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url")
@@ -103,9 +123,13 @@ def main() -> None:
                 lambda c, i: c.get(delta), base)  # fmt: skip
             run("GET Company (20-row page)", args.clients, args.requests, args.seconds,
                 lambda c, i: c.get("/api/Company"), base)  # fmt: skip
+            expand = "/api/Jobs?$expand=company,project,job_status&$select=name"
+            run("GET Jobs $expand (3 navigations)", args.clients, args.requests, args.seconds,
+                lambda c, i: c.get(expand), base)  # fmt: skip
             minimal = {"Prefer": "return=minimal"}
             run("POST JobType (return=minimal)", args.clients, args.requests // 2, args.seconds,
                 lambda c, i: c.post("/api/JobType", json={"name": f"T{i}"}, headers=minimal), base)  # fmt: skip
+            batch_change_set(base)
             server.terminate()
 
 
