@@ -48,3 +48,25 @@ def test_concurrent_jobs_get_distinct_running_numbers(live: tuple[str, dict[str,
     )
     assert [r.status_code for r in responses] == [201] * WRITERS, [r.text for r in responses]
     assert sorted(r.json()["id2"] for r in responses) == list(range(1, WRITERS + 1))
+
+
+def test_racing_embedded_creations_make_one_row_and_no_error(live: tuple[str, dict[str, str]]) -> None:
+    """Clients embedding the same new project_type at the same moment: one row, every request succeeds."""
+    base, headers = live
+    with httpx.Client(base_url=base, headers=headers) as client:
+        client.post("/api/Company", json={"code": "C1", "name": "Acme"})
+        client.post("/api/ProjectStatus", json={"code": "ACT", "name": "Active"})
+    bodies: list[dict[str, object]] = [
+        {
+            "name": f"site {i}",
+            "company_code": "C1",
+            "project_status_code": "ACT",
+            "project_type": {"code": "NEW", "name": "Brand new type"},
+        }
+        for i in range(WRITERS)
+    ]
+    responses = _post_all(base, headers, "Project", bodies)
+    assert [r.status_code for r in responses] == [201] * WRITERS, [r.text for r in responses]
+    types = httpx.get(f"{base}/api/ProjectType?$filter=code eq 'NEW'", headers=headers).json()["value"]
+    assert len(types) == 1
+    assert {r.json()["project_type_id"] for r in responses} == {types[0]["id"]}

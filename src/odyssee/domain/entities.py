@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from odyssee.domain import hooks
+from odyssee.domain import embedding, hooks
 from odyssee.domain.actor import Actor
 from odyssee.domain.references import (
     apply_reference_defaults,
@@ -39,8 +39,13 @@ Row = dict[str, Any]
 
 
 def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any) -> uuid.UUID:
-    """Insert a row from a client body. The client may choose the id (spec §3.1)."""
+    """Insert a row from a client body. The client may choose the id (spec §3.1).
+
+    Embedded codes and nested objects (domain/embedding.py) are resolved first, in the same
+    transaction, so a failure anywhere leaves nothing behind.
+    """
     _refuse_writes_to_read_only(spec)
+    payload = embedding.resolve(session, actor, spec, payload, _upserter(session, actor))
     given_id, values = read_payload(spec, payload)
     key = given_id or new_id()
     row = {f.name: f.default for f in spec.writable} | values
@@ -73,6 +78,7 @@ def replace_entity(
     ``if_match``: the row versions the client's ``If-Match`` accepts; None means unconditional.
     """
     _refuse_writes_to_read_only(spec)
+    payload = embedding.resolve(session, actor, spec, payload, _upserter(session, actor))
     given_id, values = read_payload(spec, payload)
     if given_id is not None and given_id != key:
         raise InvalidInput(
@@ -139,6 +145,34 @@ def delete_entity(
             details=[ErrorDetail("StillReferenced", f"{count} rows", name) for name, count in referenced],
         )
     session.execute(sa.delete(spec.table).where(*_key(spec, actor, key)))
+
+
+def upsert_node(session: Session, actor: Actor, spec: EntitySpec, node: dict[str, Any]) -> uuid.UUID:
+    """A nested object: the row it names (updated only if a supplied property differs), or a new one.
+
+    Two requests embedding the same new code at once: on SQLite writers are serialised; on
+    PostgreSQL the loser's insert waits for the winner's unique-index entry, fails, and we
+    then find and use the winner's row — one row, and no error for either client.
+    """
+    embedding.needs_key(spec, node)
+    existing = embedding.locate(session, actor, spec, node)
+    if existing is None:
+        try:
+            return create_entity(session, actor, spec, node)
+        except Conflict as error:
+            if error.code != "DuplicateKey":
+                raise
+            existing = embedding.locate(session, actor, spec, node)
+            if existing is None:
+                raise
+    resolved = embedding.resolve(session, actor, spec, node, _upserter(session, actor))
+    if embedding.differs(spec, resolved, existing):
+        replace_entity(session, actor, spec, existing["id"], resolved | {"id": str(existing["id"])}, partial=True)
+    return existing["id"]  # type: ignore[no-any-return]
+
+
+def _upserter(session: Session, actor: Actor) -> embedding.Upsert:
+    return lambda spec, node: upsert_node(session, actor, spec, node)
 
 
 def next_number(session: Session, tenant_id: int, name: str) -> int:
