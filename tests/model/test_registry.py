@@ -84,17 +84,3 @@ def test_navigation_properties_come_in_partner_pairs() -> None:
             other = registry().by_table(navigation.target)
             partner = other.navigation(navigation.partner)
             assert partner is not None and partner.partner == navigation.name, f"{spec.name}.{navigation.name}"
-
-
-def test_every_foreign_key_has_its_embedded_forms() -> None:
-    from odyssee.domain.embedding import embeddings
-
-    for spec in registry():
-        for embedding in embeddings(spec):
-            assert spec.navigation(embedding.node) is not None
-            if embedding.code is not None:
-                assert spec.field(embedding.code) is None, "a helper name never hides a property"
-    project = registry().lookup("Project")
-    assert project is not None
-    codes = {e.code for e in embeddings(project)}
-    assert {"company_code", "project_type_code", "_parent_reference_back_office"} <= codes

@@ -12,14 +12,23 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from odyssee.api.messages import Call, Reply
 from odyssee.api.negotiation import parse_body, prefer
-from odyssee.domain import aggregates, entities, reads
+from odyssee.domain import aggregates, embedding, entities, reads
 from odyssee.domain.actor import Actor
-from odyssee.model.errors import InvalidInput, InvalidQuery, NotAllowed, NotFound, NotImplementedFeature
+from odyssee.model.errors import (
+    InvalidInput,
+    InvalidQuery,
+    NotAllowed,
+    NotFound,
+    NotImplementedFeature,
+    PreconditionFailed,
+)
 from odyssee.model.registry import EntitySpec, registry
 from odyssee.model.values import parse_guid
 from odyssee.odata import apply, paging, serialize
@@ -30,6 +39,7 @@ from odyssee.settings import Settings
 
 _PATH = re.compile(r"^(?P<set>[^/()]+)(?:\((?P<key>[^)]*)\))?(?P<tail>/.*)?$")
 _GUID_KEY = re.compile(r"^(?:guid)?'?([^']*)'?$", re.IGNORECASE)
+_ALTERNATE = re.compile(r"^\s*(\w+)\s*=\s*'((?:[^']|'')*)'\s*$")
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 
@@ -43,12 +53,33 @@ def spec_named(name: str) -> EntitySpec:
     return spec
 
 
-def parse_key(spec: EntitySpec, text: str) -> uuid.UUID:
+@dataclass(frozen=True)
+class AlternateKey:
+    """``Company(code='C001')``: a row addressed by its ERP key (exact, case-sensitive match)."""
+
+    column: str
+    value: str
+
+
+def parse_key(spec: EntitySpec, text: str) -> uuid.UUID | AlternateKey:
     if "=" in text:
-        raise NotImplementedFeature(
-            f"Alternate keys such as {spec.name}({text}) are not supported yet; address rows by id.",
-            code="NotImplemented",
-        )
+        alternate = _ALTERNATE.match(text)
+        key = spec.options.erp_key
+        if alternate is None:
+            raise InvalidInput(
+                f"Invalid key {spec.name}({text}); use {spec.name}(<guid>)"
+                + (f" or {spec.name}({key}='…')." if key else "."),
+                code="InvalidKey",
+                target="id",
+            )
+        if key is None or alternate.group(1) != key:
+            raise InvalidInput(
+                f"{spec.name} has no alternate key '{alternate.group(1)}'"
+                + (f"; its ERP key is {key}." if key else "; address it by id."),
+                code="InvalidKey",
+                target=alternate.group(1),
+            )
+        return AlternateKey(key, alternate.group(2).replace("''", "'"))
     match = _GUID_KEY.match(text.strip())
     try:
         return parse_guid(match.group(1) if match else text)
@@ -69,6 +100,28 @@ def parse_etags(header: str | None) -> frozenset[int] | None:
         if match:
             found.add(int(match.group(1)))
     return frozenset(found)
+
+
+def existing_id(session: Session, actor: Actor, spec: EntitySpec, key: uuid.UUID | AlternateKey) -> uuid.UUID:
+    """The id a key names; an alternate key that matches nothing is a 404."""
+    if isinstance(key, uuid.UUID):
+        return key
+    row = embedding.find(session, actor, spec, key.column, key.value)
+    if row is None:
+        raise NotFound(f"There is no {spec.name} with {key.column} '{key.value}'.", code="NotFound")
+    return row["id"]  # type: ignore[no-any-return]
+
+
+def _star(call: Call, header: str) -> bool:
+    """Whether ``header`` is ``*``; on POST any other value is refused (there is no row to compare)."""
+    value = call.headers.get(header)
+    if value is None:
+        return False
+    if value.strip() == "*":
+        return True
+    if call.method == "POST":
+        raise InvalidInput(f"{header} on POST must be '*'.", code="InvalidHeader", target=header)
+    return False
 
 
 def page_size(call: Call, settings: Settings) -> tuple[int, dict[str, str]]:
@@ -178,7 +231,7 @@ def _read_entity(
     session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, key: str | None
 ) -> Reply:
     assert key is not None
-    row_key = parse_key(spec, key)
+    row_key = existing_id(session, actor, spec, parse_key(spec, key))
     allowed = ("$select", "$expand", "$format")
     extra = [name for name in call.query if name.startswith("$") and name not in allowed]
     if extra:
@@ -238,8 +291,24 @@ def _no_query(call: Call) -> None:
 def _create(
     session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, _key: str | None
 ) -> Reply:
+    """POST. ``If-None-Match: *`` makes it create-only (412 if the id or ERP key exists);
+    ``If-Match: *`` update-only (404 if absent): the upsert verbs of an ERP push."""
     _no_query(call)
     payload = apply_binds(spec, parse_body(call.headers, call.body, spec))
+    create_only, update_only = _star(call, "if-none-match"), _star(call, "if-match")
+    if create_only or update_only:
+        if create_only and update_only:
+            raise InvalidInput("If-Match and If-None-Match exclude each other.", code="InvalidHeader")
+        found = embedding.locate(session, actor, spec, payload) if isinstance(payload, dict) else None
+        if create_only and found is not None:
+            raise PreconditionFailed(
+                f"{spec.name} {found['id']} already exists (If-None-Match: *).", code="PreconditionFailed"
+            )
+        if update_only:
+            if found is None:
+                raise NotFound(f"No {spec.name} with this id or ERP key exists (If-Match: *).", code="NotFound")
+            entities.replace_entity(session, actor, spec, found["id"], payload)
+            return _echo(session, actor, call, spec, found["id"], 200, {})
     key = entities.create_entity(session, actor, spec, payload)
     return _echo(session, actor, call, spec, key, 201, {"Location": f"{call.root}{spec.name}({key})"})
 
@@ -248,9 +317,22 @@ def _replace(
     session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, key: str | None
 ) -> Reply:
     assert key is not None
-    row_key = parse_key(spec, key)
+    parsed = parse_key(spec, key)
     _no_query(call)
     payload = apply_binds(spec, parse_body(call.headers, call.body, spec))
+    if isinstance(parsed, AlternateKey):
+        payload = _with_alternate_key(parsed, payload)
+        found = embedding.find(session, actor, spec, parsed.column, parsed.value)
+        if found is None:
+            if call.method == "PATCH" or call.headers.get("if-match") is not None:
+                raise NotFound(f"There is no {spec.name} with {parsed.column} '{parsed.value}'.", code="NotFound")
+            created = entities.create_entity(session, actor, spec, payload)
+            return _echo(session, actor, call, spec, created, 201, {"Location": f"{call.root}{spec.name}({created})"})
+        row_key = found["id"]
+    else:
+        row_key = parsed
+    if (call.headers.get("if-none-match") or "").strip() == "*":
+        raise PreconditionFailed(f"{spec.name} {row_key} already exists (If-None-Match: *).", code="PreconditionFailed")
     entities.replace_entity(
         session,
         actor,
@@ -263,11 +345,25 @@ def _replace(
     return _echo(session, actor, call, spec, row_key, 200, {})
 
 
+def _with_alternate_key(key: AlternateKey, payload: Any) -> Any:
+    """The body of a PUT to ``Set(code='…')`` keeps that code; a different one in the body is a 400."""
+    if not isinstance(payload, dict):
+        return payload
+    given = payload.get(key.column)
+    if given is not None and given != key.value:
+        raise InvalidInput(
+            f"The body's {key.column} '{given}' differs from the one in the URL '{key.value}'.",
+            code="KeyMismatch",
+            target=key.column,
+        )
+    return payload | {key.column: key.value}
+
+
 def _delete(
     session: Session, actor: Actor, call: Call, _settings: Settings, spec: EntitySpec, key: str | None
 ) -> Reply:
     assert key is not None
-    row_key = parse_key(spec, key)
+    row_key = existing_id(session, actor, spec, parse_key(spec, key))
     _no_query(call)
     entities.delete_entity(session, actor, spec, row_key, if_match=parse_etags(call.headers.get("if-match")))
     return Reply(204, shape="empty")
