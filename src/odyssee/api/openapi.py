@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from odyssee import __version__
+from odyssee.domain.embedding import embeddings
 from odyssee.model.registry import EntitySpec, Field, Kind, registry
 
 _TYPES: dict[Kind, dict[str, Any]] = {
@@ -50,12 +51,32 @@ def _property(field: Field) -> dict[str, Any]:
     return schema
 
 
+def _embedded_forms(spec: EntitySpec) -> dict[str, Any]:
+    """The write-only helpers of every foreign key: ``X_code`` and the nested ``X`` (docs/embedding.md)."""
+    forms: dict[str, Any] = {}
+    for item in embeddings(spec):
+        alternative = f"Write-only alternative to {item.foreign_key.name}"
+        if item.code:
+            forms[item.code] = {
+                "type": "string",
+                "writeOnly": True,
+                "description": f"{alternative}: the {item.key} of an existing {item.target.name}.",
+            }
+        forms[item.node] = {
+            "allOf": [{"$ref": f"#/components/schemas/{item.target.name}"}],
+            "writeOnly": True,
+            "description": f"{alternative}: a {item.target.name}, found by id or {item.key or 'id'}, "
+            "inserted if missing, updated if a given property differs.",
+        }
+    return forms
+
+
 def entity_schema(spec: EntitySpec) -> dict[str, Any]:
     return {
         "type": "object",
         "description": spec.options.description,
-        "properties": {f.name: _property(f) for f in spec.fields},
-        "required": [f.name for f in spec.fields if f.required],
+        "properties": {f.name: _property(f) for f in spec.fields} | _embedded_forms(spec),
+        "required": [f.name for f in spec.fields if f.required and not f.references],
         "additionalProperties": False,
     }
 
