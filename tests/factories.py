@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
+from odyssee.domain.workflow import STATUS_ID, path_to
 from odyssee.model.registry import EntitySpec, Field, Kind, registry
 
 SAMPLE_VALUES: dict[Kind, Any] = {
@@ -18,12 +19,18 @@ SAMPLE_VALUES: dict[Kind, Any] = {
     Kind.BOOLEAN: True,
 }
 
-SPECIAL: dict[tuple[str, str], Any] = {("JobNonPartUsage", "type_code"): "WorkingTime"}
+COMPLETED = "6557b9dc-6106-4327-8e26-6f24d0329c33"
+SPECIAL: dict[tuple[str, str], Any] = {
+    ("JobNonPartUsage", "type_code"): "WorkingTime",
+    ("JobStatus", "parent_id"): COMPLETED,
+}
 """Values the model constrains beyond type and length."""
 
 
 class _Caller(Protocol):
     def post(self, url: str, body: Any = None, **kwargs: Any) -> Any: ...
+
+    def patch(self, url: str, body: Any = None, **kwargs: Any) -> Any: ...
 
 
 def sample(spec: EntitySpec, field: Field) -> Any:
@@ -49,9 +56,24 @@ class Factory:
             if field.references and field.required:
                 target = registry().by_table(field.references)
                 body[field.name] = self(target.name)["id"]
-            elif field.required or field.name == spec.options.erp_key or field.name in spec.options.unique:
+            elif (
+                field.required
+                or field.name == spec.options.erp_key
+                or field.name in spec.options.unique
+                or (spec.name, field.name) in SPECIAL
+            ):
                 body[field.name] = sample(spec, field)
         return body | overrides
+
+    def job(self, status: str, **overrides: Any) -> dict[str, Any]:
+        """A job walked from Open to ``status`` (a workflow code such as ``COMPLETED``) by PATCHes,
+        as a client must: the workflow forbids creating it there directly."""
+        job = self("Jobs", **overrides)
+        for step in path_to(status) if status != "OPEN" else []:
+            response = self.caller.patch(f"/api/Jobs({job['id']})", {"job_status_id": str(STATUS_ID[step])})
+            assert response.status_code == 200, response.text
+            job = response.json()
+        return job
 
     def __call__(self, controller: str, **overrides: Any) -> dict[str, Any]:
         response = self.caller.post(f"/api/{controller}", self.body(controller, **overrides))

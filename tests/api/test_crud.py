@@ -151,13 +151,13 @@ def test_put_omitted_properties_return_to_defaults(tenant: Tenant) -> None:
     assert replaced["create_date"] == company["create_date"], "the creation date is kept"
 
 
-def test_job_status_is_seeded_and_read_only(tenant: Tenant) -> None:
+def test_system_job_statuses_are_seeded_and_fixed(tenant: Tenant) -> None:
     statuses = tenant.rows("JobStatus")
     assert len(statuses) == 17
     by_name = {row["name"]: row["id"] for row in statuses}
     assert by_name["Completed"] == "6557b9dc-6106-4327-8e26-6f24d0329c33"
     assert by_name["Pooling"] == "8adbc894-d612-de11-bd84-0030488c6c36"
-    assert tenant.post("/api/JobStatus", {"name": "Mine"}).status_code == 405
+    assert tenant.post("/api/JobStatus", {"name": "Mine"}).status_code == 400, "only virtual statuses may be added"
     completed = "6557B9DC-6106-4327-8E26-6F24D0329C33"
     assert tenant.put(f"/api/JobStatus({completed})", {"name": "Done"}).status_code == 405
     assert tenant.delete(f"/api/JobStatus({completed})").status_code == 405

@@ -231,7 +231,7 @@ def jobs(tenant: Tenant, make: Factory) -> dict[str, dict[str, Any]]:
     for index in range(3):
         make("Company", code=f"K{index}", name=f"Kid {index}", parent_id=busy["id"])
     busy_site = make("Project", company_id=busy["id"])["id"]
-    first = make("Jobs", name="Fix boiler", project_id=busy_site, job_status_id=COMPLETED)
+    first = make.job("COMPLETED", name="Fix boiler", project_id=busy_site)
     make("Jobs", name="Service", project_id=busy_site)
     other = make("Jobs", name="Install", project_id=make("Project", company_id=parent["id"])["id"])
     make("JobPartUsage", jobs_id=first["id"], quantity=5)

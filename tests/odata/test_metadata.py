@@ -385,7 +385,7 @@ def test_documentation_and_computed_annotations(summary: dict[str, Any]) -> None
 
 def test_capabilities_follow_the_entity_options(summary: dict[str, Any]) -> None:
     sets = summary["sets"]
-    status = sets["JobStatus"]["annotations"]
+    status = sets["JobStatusHistory"]["annotations"]
     assert status["Capabilities.InsertRestrictions"] == {"Insertable": False}
     assert status["Capabilities.UpdateRestrictions"] == {"Updatable": False}
     assert status["Capabilities.DeleteRestrictions"] == {"Deletable": False}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from odyssee.api.messages import Call, Reply
 from odyssee.api.negotiation import parse_body, prefer
-from odyssee.domain import aggregates, embedding, entities, reads
+from odyssee.domain import aggregates, embedding, entities, job_actions, reads
 from odyssee.domain.actor import Actor
 from odyssee.model.errors import (
     InvalidInput,
@@ -151,6 +151,8 @@ def handle(session: Session, actor: Actor, call: Call, settings: Settings) -> Re
         if call.method != "GET":
             raise NotAllowed(f"{call.method} is not allowed on {spec.name}/$count.", code="MethodNotAllowed")
         return _count(session, actor, call, spec)
+    if tail and spec.table_name == "jobs":
+        return _job_action(session, actor, call, spec, key, tail.lstrip("/"))
     if tail:
         raise NotImplementedFeature(
             f"Navigation in the URL ({call.path}) is not supported; use $expand or $filter instead.",
@@ -165,6 +167,29 @@ def handle(session: Session, actor: Actor, call: Call, settings: Settings) -> Re
             code="MethodNotAllowed",
         )
     return handler(session, actor, call, settings, spec, key)
+
+
+def _job_action(session: Session, actor: Actor, call: Call, spec: EntitySpec, key: str | None, name: str) -> Reply:
+    """The workflow actions (docs/workflow.md); the reply is the job as it now is."""
+    _no_query(call)
+    payload = parse_body(call.headers, call.body, spec) if call.body.strip() else None
+    if key is None and name.lower() == "changetovirtualstatus":
+        if call.method != "PUT":
+            raise NotAllowed("Jobs/ChangeToVirtualStatus takes PUT.", code="MethodNotAllowed")
+        job_id = job_actions.change_to_virtual_status(session, actor, payload)
+        return _echo(session, actor, call, spec, job_id, 200, {})
+    action = job_actions.ENTITY_ACTIONS.get(name.lower())
+    if key is None or action is None:
+        actions = ", ".join(f"Jobs(<id>)/{a.title()}" for a in job_actions.ENTITY_ACTIONS)
+        raise NotFound(
+            f"No action at {call.path}; the job actions are {actions} (POST) and Jobs/ChangeToVirtualStatus (PUT).",
+            code="NotFound",
+        )
+    if call.method != "POST":
+        raise NotAllowed(f"{name} takes POST.", code="MethodNotAllowed")
+    job_id = existing_id(session, actor, spec, parse_key(spec, key))
+    action(session, actor, job_id, payload)
+    return _echo(session, actor, call, spec, job_id, 200, {})
 
 
 def _count(session: Session, actor: Actor, call: Call, spec: EntitySpec) -> Reply:

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from odyssee.domain import workflow
 from odyssee.domain.actor import Actor
 from odyssee.domain.entities import create_entity
 from odyssee.domain.tenants import create_credential, create_tenant, find_tenant
@@ -25,6 +26,17 @@ _STATUS = {status.code: str(status.id) for status in SYSTEM_JOB_STATUSES}
 
 def demo_id(name: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, name))
+
+
+_JOBS = [
+    ("j-open", "OPEN", "c-acme", "Boiler makes noise", "u-anna"),
+    ("j-planned", "PLANNED", "c-north", "Yearly maintenance", "u-anna"),
+    ("j-progress", "IN_PROGRESS", "c-sun", "No hot water on floor 3", "u-tom"),
+    ("j-done", "COMPLETED", "c-acme", "Replace circulation pump", "u-tom"),
+    ("j-pool", "POOLING", "c-north", "Check safety valve", ""),
+]
+_JOB_STATUS = {name: status for name, status, *_ in _JOBS}
+"""Demo jobs are created Open and walked to these statuses through the workflow engine."""
 
 
 def _rows() -> list[tuple[str, str, dict[str, Any]]]:
@@ -79,17 +91,10 @@ def _rows() -> list[tuple[str, str, dict[str, Any]]]:
             "reference_back_office": f"{code}-BOILER", "name": f"Boiler room {city}", "company_id": demo_id(name),
             "serial_number": f"SN-{code}-01",
         }))  # fmt: skip
-    jobs = [
-        ("j-open", "OPEN", "c-acme", "Boiler makes noise", "u-anna"),
-        ("j-planned", "PLANNED", "c-north", "Yearly maintenance", "u-anna"),
-        ("j-progress", "IN_PROGRESS", "c-sun", "No hot water on floor 3", "u-tom"),
-        ("j-done", "COMPLETED", "c-acme", "Replace circulation pump", "u-tom"),
-        ("j-pool", "POOLING", "c-north", "Check safety valve", ""),
-    ]
-    for index, (name, status, company, title, user) in enumerate(jobs, start=1):
+    for index, (name, _status, company, title, user) in enumerate(_JOBS, start=1):
         rows.append(("Jobs", name, {
             "reference_back_office": f"WO-{index:04d}", "name": title, "project_id": demo_id(f"{company}-boiler"),
-            "job_status_id": _STATUS[status], "user_id": demo_id(user) if user else None,
+            "job_status_id": _STATUS["OPEN"], "user_id": demo_id(user) if user else None,
             "date_planned": f"2026-11-{20 + index:02d}T08:00:00Z",
         }))  # fmt: skip
     rows += [
@@ -135,4 +140,7 @@ def ensure_demo(session: Session) -> bool:
         if not exists:
             create_entity(session, actor, spec, {"id": str(key), **body})
             created = True
+            if controller == "Jobs":
+                for step in workflow.path_to(_JOB_STATUS[name]) if _JOB_STATUS[name] != "OPEN" else []:
+                    workflow.move(session, actor, key, step)
     return created

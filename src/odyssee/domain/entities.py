@@ -55,10 +55,12 @@ def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any
     check_required(spec, row)
     check_references(session, actor, spec, row, self_id=key)
     _check_unique(session, actor, spec, key, row, new=True)
+    hooks.before_create(session, actor, spec, row | {"id": key})
     if spec.options.numbered:
         row["id2"] = next_number(session, actor.tenant_id, spec.table_name)
     row.update(tenant_id=actor.tenant_id, id=key, modified_dateutc=utcnow(), row_version=1)
     _execute(session, spec, sa.insert(spec.table).values(row))
+    hooks.after_create(session, actor, spec, row)
     return key
 
 
@@ -101,9 +103,11 @@ def replace_entity(
     check_required(spec, row)
     check_references(session, actor, spec, row, self_id=key)
     _check_unique(session, actor, spec, key, row, new=False)
+    hooks.before_update(session, actor, spec, current, row)
     row["modified_dateutc"] = utcnow()
     row["row_version"] = current["row_version"] + 1
     _execute(session, spec, sa.update(spec.table).where(*_key(spec, actor, key)).values(row))
+    hooks.after_update(session, actor, spec, current, row)
 
 
 def delete_entity(

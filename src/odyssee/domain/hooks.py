@@ -1,7 +1,8 @@
-"""Entity-specific derivations that run before a row is written, keyed by table name.
+"""Entity-specific rules around writes, keyed by table name.
 
-The generic controller calls :func:`before_write` for every create and replace; an entity
-with a rule here gets it, others pass through. Keep each rule small and explain why it exists.
+The generic controller calls :func:`before_write` for every create and replace, and the
+create/update hooks around them; an entity with a rule here gets it, others pass through.
+Keep each rule small and explain why it exists. The job workflow lives in domain/workflow.py.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from odyssee.domain import workflow
 from odyssee.domain.actor import Actor
 from odyssee.model.conventions import EMPTY_GUID
+from odyssee.model.errors import ErrorDetail, InvalidInput, NotAllowed
 from odyssee.model.registry import EntitySpec, registry
 
 Rule = Callable[[Session, Actor, dict[str, Any]], None]
+UpdateRule = Callable[[Session, Actor, dict[str, Any], dict[str, Any]], None]
 
 
 def _file_size(_session: Session, _actor: Actor, row: dict[str, Any]) -> None:
@@ -45,3 +49,58 @@ RULES: dict[str, tuple[Rule, ...]] = {
 def before_write(session: Session, actor: Actor, spec: EntitySpec, row: dict[str, Any]) -> None:
     for rule in RULES.get(spec.table_name, ()):
         rule(session, actor, row)
+
+
+def _system_status(_session: Session, _actor: Actor, current: dict[str, Any], _row: dict[str, Any]) -> None:
+    """The 17 system statuses are the workflow itself: their GUIDs and meaning never change."""
+    if current["id"] in workflow.STATUS_CODE:
+        raise NotAllowed("The system job statuses cannot be changed; add a virtual status instead.",
+                         code="ReadOnlyEntity")  # fmt: skip
+
+
+def _virtual_status(_session: Session, _actor: Actor, row: dict[str, Any]) -> None:
+    """A tenant's own status is a virtual status under Completed (reference.md §3.9)."""
+    if row.get("parent_id") != workflow.STATUS_ID["COMPLETED"]:
+        raise InvalidInput(
+            "A new job status is a virtual status: its parent_id must be Completed "
+            f"({workflow.STATUS_ID['COMPLETED']}).",
+            code="ValidationFailed",
+            target="parent_id",
+            details=[ErrorDetail("NotVirtual", "parent_id must be Completed", "parent_id")],
+        )
+
+
+CREATE_RULES: dict[str, tuple[Rule, ...]] = {
+    "jobs": (lambda s, a, row: workflow.on_create(s, a, row),),
+    "job_status": (_virtual_status,),
+}
+AFTER_CREATE: dict[str, tuple[Rule, ...]] = {"jobs": (workflow.after_create,)}
+UPDATE_RULES: dict[str, tuple[UpdateRule, ...]] = {
+    "jobs": (workflow.on_update,),
+    "job_status": (_system_status, lambda s, a, current, row: _virtual_status(s, a, row)),
+}
+AFTER_UPDATE: dict[str, tuple[UpdateRule, ...]] = {"jobs": (workflow.after_update,)}
+
+
+def before_create(session: Session, actor: Actor, spec: EntitySpec, row: dict[str, Any]) -> None:
+    for rule in CREATE_RULES.get(spec.table_name, ()):
+        rule(session, actor, row)
+
+
+def after_create(session: Session, actor: Actor, spec: EntitySpec, row: dict[str, Any]) -> None:
+    for rule in AFTER_CREATE.get(spec.table_name, ()):
+        rule(session, actor, row)
+
+
+def before_update(
+    session: Session, actor: Actor, spec: EntitySpec, current: dict[str, Any], row: dict[str, Any]
+) -> None:
+    for rule in UPDATE_RULES.get(spec.table_name, ()):
+        rule(session, actor, current, row)
+
+
+def after_update(
+    session: Session, actor: Actor, spec: EntitySpec, current: dict[str, Any], row: dict[str, Any]
+) -> None:
+    for rule in AFTER_UPDATE.get(spec.table_name, ()):
+        rule(session, actor, current, row)

@@ -17,9 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from odyssee.domain.access import restricted, row_filter
 from odyssee.domain.actor import Actor
 from odyssee.model.conventions import EMPTY_GUID
-from odyssee.model.errors import NotFound
+from odyssee.model.errors import Forbidden, NotFound
 from odyssee.model.registry import EntitySpec
 from odyssee.odata.options import Expand, QueryOptions
 from odyssee.odata.paths import target
@@ -50,6 +51,7 @@ def count_of(name: str) -> str:
 
 def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions, *, limit: int) -> Page:
     """At most ``limit`` rows of the filtered, ordered set; one extra row tells if more exist."""
+    options = restricted(spec, actor, options)
     statement = page_select(spec, actor.tenant_id, options, limit=limit + 1)
     rows = [dict(row) for row in session.execute(statement).mappings()]
     has_more = len(rows) > limit
@@ -61,6 +63,7 @@ def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: Que
 
 
 def count_entities(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions) -> int:
+    options = restricted(spec, actor, options)
     return int(session.execute(count_select(spec, actor.tenant_id, options)).scalar_one())
 
 
@@ -75,6 +78,12 @@ def get_entity(
     row = session.execute(entity_select(spec, actor.tenant_id, key, options)).mappings().first()
     if row is None:
         raise NotFound(f"There is no {spec.name} with id {key}.", code="NotFound")
+    visible = row_filter(spec, actor)
+    if (
+        visible is not None
+        and not session.execute(sa.select(spec.table.c.id).where(spec.table.c.id == key, visible)).first()
+    ):
+        raise Forbidden(f"This {spec.name} is not assigned to you.", code="NotAssigned")
     found = dict(row)
     expand(session, actor, spec, [found], options.expand)
     return found
@@ -96,7 +105,7 @@ def _expand_one(session: Session, actor: Actor, rows: Sequence[Row], item: Expan
     keys = {row[navigation.foreign_key] for row in rows} - {EMPTY_GUID}
     found: dict[Any, Row] = {}
     if keys:
-        statement = related_select(related, actor.tenant_id, item.options, "id", keys)
+        statement = related_select(related, actor.tenant_id, restricted(related, actor, item.options), "id", keys)
         found = {row["id"]: dict(row) for row in session.execute(statement).mappings()}
         expand(session, actor, related, list(found.values()), item.options.expand)
     for row in rows:
@@ -107,7 +116,8 @@ def _expand_many(session: Session, actor: Actor, spec: EntitySpec, rows: Sequenc
     navigation, related = item.navigation, target(item.navigation)
     parents = {row["id"] for row in rows}
     children: dict[Any, list[Row]] = defaultdict(list)
-    statement = related_select(related, actor.tenant_id, item.options, navigation.foreign_key, parents)
+    options = restricted(related, actor, item.options)
+    statement = related_select(related, actor.tenant_id, options, navigation.foreign_key, parents)
     found = [dict(row) for row in session.execute(statement).mappings()]
     for child in found:
         children[child[navigation.foreign_key]].append(child)
@@ -120,8 +130,8 @@ def _expand_many(session: Session, actor: Actor, spec: EntitySpec, rows: Sequenc
             .where(related.table.c.tenant_id == actor.tenant_id, link.in_(sorted(parents)))
             .group_by(link)
         )
-        if item.options.where is not None:
-            statement = statement.where(item.options.where)
+        if options.where is not None:
+            statement = statement.where(options.where)
         counts = {parent: int(number) for parent, number in session.execute(statement)}
     for row in rows:
         row[navigation.name] = children.get(row["id"], [])

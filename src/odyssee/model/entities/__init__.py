@@ -21,6 +21,7 @@ from odyssee.model.entities.organisation import (
 from odyssee.model.entities.people import User
 from odyssee.model.entities.projects import Project, ProjectStatus, ProjectType
 from odyssee.model.entities.tasks import Task, TaskPriority, TaskStatus, TaskType
+from odyssee.model.entities.workflow import JobDispatchLog, JobStatusHistory
 
 __all__ = [
     "Article",
@@ -32,10 +33,12 @@ __all__ = [
     "DbFileFolder",
     "HourType",
     "JobApproval",
+    "JobDispatchLog",
     "JobNonPartUsage",
     "JobPartUsage",
     "JobPriority",
     "JobStatus",
+    "JobStatusHistory",
     "JobType",
     "Jobs",
     "Project",

@@ -49,10 +49,10 @@ class JobStatus(Entity):
     __tablename__ = "job_status"
     odata = EntityOptions(
         erp_key="code",
-        read_only=True,
         deletion=Deletion.FORBIDDEN,
-        deletion_hint="Job statuses are maintained by the server.",
-        description="A status of the job workflow. The 17 system statuses are seeded in every tenant.",
+        deletion_hint="Job statuses are part of the workflow and of job history.",
+        description="A status of the job workflow. The 17 system statuses are seeded in every tenant and cannot "
+        "be changed; a tenant may add virtual statuses under Completed (docs/workflow.md).",
     )
 
     code: Mapped[str] = string(50)
@@ -60,6 +60,7 @@ class JobStatus(Entity):
     description: Mapped[str] = string(255)
     sequence: Mapped[int] = integer()
     is_closed: Mapped[bool] = flag(doc="The job is finished (Completed, Canceled, Workshop - Completed).")
+    parent_id: Mapped[uuid.UUID] = reference("job_status", doc="For a virtual status: Completed, its parent.")
 
 
 @dataclass(frozen=True)
