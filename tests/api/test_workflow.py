@@ -196,6 +196,8 @@ def test_technicians_see_and_act_only_on_their_jobs(
     assert tenant.client.get(f"/api/Jobs({other})", headers=tom).status_code == 403
     assert tenant.client.post(f"/api/Jobs({other})/Accept", headers=tom).status_code == 403
     assert tenant.client.patch(f"/api/Jobs({other})", json={"name": "x"}, headers=tom).status_code == 403
+    assert tenant.client.delete(f"/api/Jobs({other})", headers=tom).status_code == 403
+    assert tenant.get(f"/api/Jobs({other})").json()["sys_logical_delete"] is False
     assert tenant.client.post(f"/api/Jobs({mine})/Accept", headers=tom).status_code == 200
     project = tenant.client.get(f"/api/Project({jobs.project})?$expand=jobs", headers=tom).json()
     assert [j["id"] for j in project["jobs"]] == [mine], "expansions hide other jobs too"

@@ -126,6 +126,7 @@ def delete_entity(
             code="DeleteNotAllowed",
         )
     current = _lock(session, actor, spec, key, if_match)
+    hooks.before_delete(session, actor, spec, current)
     if deletion is Deletion.LOGICAL:
         if current["sys_logical_delete"]:
             raise not_found(spec, key)

@@ -82,6 +82,12 @@ UPDATE_RULES: dict[str, tuple[UpdateRule, ...]] = {
 AFTER_UPDATE: dict[str, tuple[UpdateRule, ...]] = {"jobs": (workflow.after_update,)}
 
 
+def before_delete(session: Session, actor: Actor, spec: EntitySpec, current: dict[str, Any]) -> None:
+    """A technician may delete only a job assigned to them, like any other write."""
+    if spec.table_name == "jobs":
+        workflow.check_access(session, actor, current)
+
+
 def before_create(session: Session, actor: Actor, spec: EntitySpec, row: dict[str, Any]) -> None:
     for rule in CREATE_RULES.get(spec.table_name, ()):
         rule(session, actor, row)
