@@ -50,6 +50,8 @@ class Factory:
         spec = registry().lookup(controller)
         assert spec is not None, controller
         body: dict[str, Any] = {}
+        if spec.name == "JobApproval" and "jobs_id" not in overrides:
+            overrides = {"jobs_id": self.job("IN_PROGRESS")["id"], **overrides}  # an approval ends a visit
         for field in spec.writable:
             if field.name in overrides:
                 continue

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 
 from odyssee.model.registry import EntitySpec
 
-Shape = Literal["entity", "collection", "text", "empty", "document"]
+Shape = Literal["entity", "collection", "text", "empty", "document", "raw"]
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,5 @@ class Reply:
     shape: Shape = "document"
     spec: EntitySpec | None = None
     """The entity an ``entity`` or ``collection`` reply holds, for XML rendering."""
+    media_type: str | None = None
+    """The content type of a ``raw`` reply (file bytes)."""

@@ -9,11 +9,13 @@ and a ``$batch`` change set share the same code and the same all-or-nothing guar
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -151,6 +153,10 @@ def handle(session: Session, actor: Actor, call: Call, settings: Settings) -> Re
         if call.method != "GET":
             raise NotAllowed(f"{call.method} is not allowed on {spec.name}/$count.", code="MethodNotAllowed")
         return _count(session, actor, call, spec)
+    if spec.table_name == "db_file" and (
+        tail == "/$value" or (key is None and tail and tail.lower() == "/getfilecontent")
+    ):
+        return _file_content(session, actor, call, spec, key)
     if tail and spec.table_name == "jobs":
         return _job_action(session, actor, call, spec, key, tail.lstrip("/"))
     if tail:
@@ -190,6 +196,26 @@ def _job_action(session: Session, actor: Actor, call: Call, spec: EntitySpec, ke
     job_id = existing_id(session, actor, spec, parse_key(spec, key))
     action(session, actor, job_id, payload)
     return _echo(session, actor, call, spec, job_id, 200, {})
+
+
+def _file_content(session: Session, actor: Actor, call: Call, spec: EntitySpec, key: str | None) -> Reply:
+    """The bytes of a file: ``DbFile(<id>)/$value`` (OData) or ``DbFile/GetFileContent?id=<id>`` (Odyssee)."""
+    if call.method != "GET":
+        raise NotAllowed("File content is read with GET.", code="MethodNotAllowed")
+    if key is None:
+        raw = call.query.get("id")
+        if raw is None:
+            raise InvalidQuery("GetFileContent needs ?id=<file guid>.", code="InvalidQueryOption", target="id")
+        key = raw
+    row = reads.get_entity(session, actor, spec, existing_id(session, actor, spec, parse_key(spec, key)))
+    name = row["file_name"] or row["name"]
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "'")
+    headers = {
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
+        "ETag": serialize.etag(row[ROW_VERSION]),
+    }
+    media_type = row["mime_type"] or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Reply(200, row["file_content"], headers, shape="raw", media_type=media_type)
 
 
 def _count(session: Session, actor: Actor, call: Call, spec: EntitySpec) -> Reply:

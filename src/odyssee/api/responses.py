@@ -31,6 +31,8 @@ def encode(reply: Reply, fmt: Format) -> tuple[bytes, str | None]:
         return b"", None
     if reply.shape == "text":
         return str(reply.body).encode(), TEXT
+    if reply.shape == "raw":
+        return bytes(reply.body), reply.media_type or "application/octet-stream"
     if fmt == "xml" and reply.shape in ("entity", "collection"):
         return render_xml(reply), xml.MEDIA_TYPE
     return orjson.dumps(reply.body), JSON

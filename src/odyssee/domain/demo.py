@@ -32,7 +32,7 @@ _JOBS = [
     ("j-open", "OPEN", "c-acme", "Boiler makes noise", "u-anna"),
     ("j-planned", "PLANNED", "c-north", "Yearly maintenance", "u-anna"),
     ("j-progress", "IN_PROGRESS", "c-sun", "No hot water on floor 3", "u-tom"),
-    ("j-done", "COMPLETED", "c-acme", "Replace circulation pump", "u-tom"),
+    ("j-done", "IN_PROGRESS", "c-acme", "Replace circulation pump", "u-tom"),  # its approval completes it
     ("j-pool", "POOLING", "c-north", "Check safety valve", ""),
 ]
 _JOB_STATUS = {name: status for name, status, *_ in _JOBS}
@@ -106,7 +106,7 @@ def _rows() -> list[tuple[str, str, dict[str, Any]]]:
                                         "working_date": "2026-11-20T09:00:00Z", "type_code": "WorkingTime", "line_code": "WORK",
                                         "description": "Labour", "quantity": 1.5, "price": 65.0}),
         ("JobApproval", "ja-1", {"jobs_id": demo_id("j-done"), "user_id": demo_id("u-tom"), "contact_name": "Chris Facility",
-                                  "customer_remarks": "Works again, thanks.", "date_generated": "2026-11-20T11:30:00Z",
+                                  "customer_remarks": "Works again, thanks.",
                                   "is_signed": True, "job_status_id": _STATUS["COMPLETED"], "rating": 5}),
         ("Task", "t-1", {"subject": "Send quote for a new boiler", "company_id": demo_id("c-sun")}),
     ]  # fmt: skip

@@ -55,7 +55,8 @@ def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any
     check_required(spec, row)
     check_references(session, actor, spec, row, self_id=key)
     _check_unique(session, actor, spec, key, row, new=True)
-    hooks.before_create(session, actor, spec, row | {"id": key})
+    row["id"] = key
+    hooks.before_create(session, actor, spec, row)
     if spec.options.numbered:
         row["id2"] = next_number(session, actor.tenant_id, spec.table_name)
     row.update(tenant_id=actor.tenant_id, id=key, modified_dateutc=utcnow(), row_version=1)

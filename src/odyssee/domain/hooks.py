@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from odyssee.domain import workflow
+from odyssee.domain import approvals, workflow
 from odyssee.domain.actor import Actor
 from odyssee.model.conventions import EMPTY_GUID
 from odyssee.model.errors import ErrorDetail, InvalidInput, NotAllowed
@@ -73,11 +73,17 @@ def _virtual_status(_session: Session, _actor: Actor, row: dict[str, Any]) -> No
 CREATE_RULES: dict[str, tuple[Rule, ...]] = {
     "jobs": (lambda s, a, row: workflow.on_create(s, a, row),),
     "job_status": (_virtual_status,),
+    "job_approval": (approvals.on_create,),
 }
-AFTER_CREATE: dict[str, tuple[Rule, ...]] = {"jobs": (workflow.after_create,)}
+AFTER_CREATE: dict[str, tuple[Rule, ...]] = {
+    "jobs": (workflow.after_create,),
+    "job_approval": (approvals.after_create,),
+}
 UPDATE_RULES: dict[str, tuple[UpdateRule, ...]] = {
     "jobs": (workflow.on_update,),
     "job_status": (_system_status, lambda s, a, current, row: _virtual_status(s, a, row)),
+    "job_part_usage": (approvals.refuse_signed,),
+    "job_non_part_usage": (approvals.refuse_signed,),
 }
 AFTER_UPDATE: dict[str, tuple[UpdateRule, ...]] = {"jobs": (workflow.after_update,)}
 
@@ -86,6 +92,8 @@ def before_delete(session: Session, actor: Actor, spec: EntitySpec, current: dic
     """A technician may delete only a job assigned to them, like any other write."""
     if spec.table_name == "jobs":
         workflow.check_access(session, actor, current)
+    if spec.table_name in approvals.LINES:
+        approvals.refuse_signed(session, actor, current)
 
 
 def before_create(session: Session, actor: Actor, spec: EntitySpec, row: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from odyssee.model.base import (
     Deletion,
     Entity,
     EntityOptions,
+    binary,
     decimal,
     flag,
     integer,
@@ -197,9 +198,10 @@ class JobApproval(Entity):
     contact_id: Mapped[uuid.UUID] = reference("contact")
     contact_name: Mapped[str] = string(255)
     customer_remarks: Mapped[str] = string(4000)
-    date_generated: Mapped[datetime] = timestamp()
+    date_generated: Mapped[datetime] = timestamp(read_only=True, doc="When the approval was made; set by the server.")
     additional_email: Mapped[str] = string(4000)
     is_signed: Mapped[bool] = flag()
+    signature: Mapped[bytes] = binary(doc="The customer's signature: a PNG, base64 in JSON.")
     job_status_id: Mapped[uuid.UUID] = reference("job_status", doc="Status applied to the job.")
     rating: Mapped[int] = integer(minimum=0, maximum=5)
 
