@@ -75,3 +75,59 @@ def test_serve_demo_answers_the_documented_curl(tmp_path: Path) -> None:
         if server.stdout:
             server.stdout.close()
     assert (tmp_path / "odyssee.db").exists()
+
+
+def _enqueue_missing_approval(database_url: str) -> None:
+    """A task whose approval does not exist: any worker that runs it records the failure on it."""
+    import uuid
+
+    from odyssee.db.engine import Database
+    from odyssee.domain.tenants import create_tenant
+    from odyssee.worker.queue import APPROVAL_PDF, enqueue
+
+    database = Database(database_url)
+    try:
+        with database.transaction(write=True) as session:
+            tenant = create_tenant(session, "QUEUE")
+            session.flush()
+            enqueue(session, tenant.id, APPROVAL_PDF, {"approval_id": str(uuid.uuid4())}, max_attempts=1)
+            enqueue(session, tenant.id, APPROVAL_PDF, {"approval_id": str(uuid.uuid4())})
+    finally:
+        database.dispose()
+
+
+def test_queue_status_counts_tasks_per_status(database_url: str) -> None:
+    env = {"ODYSSEE_DATABASE_URL": database_url}
+    empty = runner.invoke(app, ["queue", "status"], env=env)
+    assert empty.exit_code == 0, empty.output
+    assert "queued   0" in empty.output and "oldest   -" in empty.output
+    _enqueue_missing_approval(database_url)
+    waiting = runner.invoke(app, ["queue", "status"], env=env)
+    assert "queued   2" in waiting.output and "failed   0" in waiting.output
+    assert "oldest   0s" in waiting.output or "oldest   1s" in waiting.output
+    ran = runner.invoke(app, ["worker", "--once"], env=env)
+    assert ran.exit_code == 0 and "2 task(s) run" in ran.output, ran.output
+    after = runner.invoke(app, ["queue", "status"], env=env)
+    # one task had a single attempt and failed for good; the other waits for its retry
+    assert "queued   1" in after.output and "failed   1" in after.output and "done     0" in after.output
+
+
+def test_serve_on_sqlite_runs_the_worker_in_process(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'odyssee.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
+    _enqueue_missing_approval(url)
+    port = _free_port()
+    command = [sys.executable, "-m", "odyssee", "serve", "--port", str(port), "--database-url", url]
+    server = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            status = runner.invoke(app, ["queue", "status", "--database-url", url]).output
+            if "failed   1" in status:
+                break
+            assert server.poll() is None, "server exited"
+            assert time.monotonic() < deadline, status
+            time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

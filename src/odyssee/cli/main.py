@@ -1,4 +1,4 @@
-"""``odyssee serve | db upgrade | tenant create | user create``."""
+"""``odyssee serve | worker | queue status | db upgrade | tenant create | user create``."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (the domain of username:password@domain).", no_args_is_help=True)
 user_app = typer.Typer(help="Logins.", no_args_is_help=True)
+queue_app = typer.Typer(help="The background task queue (approval PDFs).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
+app.add_typer(queue_app, name="queue")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -71,6 +73,14 @@ def serve(
         ),
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the background worker in this process. Default: on for SQLite, off for PostgreSQL "
+            "(run `odyssee worker` processes there).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API at http://HOST:PORT/api, creating and migrating the database first."""
     import uvicorn
@@ -86,7 +96,65 @@ def serve(
         settings = Settings.from_env(database.url)
         shown = database.engine.url.render_as_string(hide_password=True)
         typer.echo(f"odyssee serving http://{host}:{port}/api on {shown}")
-        uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level, access_log=False)
+        background = None
+        if worker if worker is not None else database.dialect == "sqlite":
+            from odyssee.worker.runner import Worker
+
+            background = Worker(database)
+            thread = background.start_thread()
+        try:
+            uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level, access_log=False)
+        finally:
+            if background is not None:
+                background.stop.set()
+                thread.join(timeout=30)
+
+
+@app.command("worker")
+def worker_command(
+    database_url: DatabaseUrl = None,
+    once: Annotated[bool, typer.Option("--once", help="Run the tasks due now, then exit (tests, cron).")] = False,
+    lease_seconds: Annotated[
+        float, typer.Option(min=1, help="How long a claimed task is ours; a dead worker's task is retried after it.")
+    ] = 300.0,
+    poll_seconds: Annotated[float, typer.Option(min=0.05, max=60, help="Idle sleep between polls.")] = 0.5,
+) -> None:
+    """Run background tasks (approval PDFs) until SIGTERM/SIGINT; several may run against PostgreSQL."""
+    import logging
+    import signal
+
+    from odyssee.worker.runner import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    with _opened(database_url) as database:
+        runner = Worker(database, lease_seconds=lease_seconds, poll_seconds=poll_seconds)
+
+        def _stop(_signum: int, _frame: object) -> None:
+            runner.stop.set()  # finish the current task, then leave the loop
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        if once:
+            typer.echo(f"worker {runner.id}: {runner.drain()} task(s) run")
+        else:
+            typer.echo(f"worker {runner.id} polling; stop with SIGTERM or Ctrl-C")
+            runner.run()
+
+
+@queue_app.command("status")
+def queue_status(database_url: DatabaseUrl = None) -> None:
+    """Tasks per status and the age of the oldest unfinished one."""
+    from odyssee.model.conventions import utcnow
+    from odyssee.worker.queue import status
+
+    with _opened(database_url) as database:
+        state = status(database)
+    for name, count in state.counts.items():
+        typer.echo(f"{name:8} {count}")
+    if state.oldest_queued is None:
+        typer.echo("oldest   -")
+    else:
+        typer.echo(f"oldest   {(utcnow() - state.oldest_queued).total_seconds():.0f}s")
 
 
 @db_app.command("upgrade")

@@ -56,3 +56,30 @@ class Counter(Base):
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     value: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+
+
+class QueuedTask(Base):
+    """A durable background task (the approval PDF ...): rows of the work queue ``odyssee worker`` drains.
+
+    The queue lives in the database so that a task exists iff the transaction that enqueued it
+    committed, and survives restarts. A worker claims a task by setting ``status='running'`` and a
+    lease (``locked_by``/``locked_until``); a task whose lease expired (its worker was killed) is
+    claimable again. ``run_after`` delays retries (exponential backoff).
+    """
+
+    __tablename__ = "task_queue"
+    __table_args__ = (sa.Index("ix_task_queue_claim", "status", "run_after"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(50), nullable=False)
+    payload: Mapped[str] = mapped_column(sa.Text, nullable=False, doc="JSON object, the task's arguments.")
+    status: Mapped[str] = mapped_column(sa.String(20), nullable=False, doc="queued, running, done or failed.")
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, doc="Claims so far.")
+    max_attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    run_after: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    locked_by: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
+    locked_until: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    last_error: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -1,0 +1,109 @@
+"""An approval with parts and labour made through the API, and a way to run real worker processes."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from odyssee.db.engine import Database
+from odyssee.domain.actor import Actor
+from odyssee.domain.tenants import find_tenant
+from odyssee.model.registry import registry
+from odyssee.worker.queue import enqueue_approval_pdf
+from tests.conftest import Tenant
+from tests.factories import Factory
+
+
+@dataclass(frozen=True)
+class ApprovalCase:
+    id: uuid.UUID
+    actor: Actor
+    job: dict[str, Any]
+    parts: list[str]
+
+
+@pytest.fixture
+def approval(database: Database, tenant: Tenant, make: Factory) -> ApprovalCase:
+    """A job with an approval, two signed parts and one labour line, all created by POST."""
+    job = make("Jobs", name="Boiler service Rue Haute")
+    user = make("User")
+    made = make(
+        "JobApproval",
+        jobs_id=job["id"],
+        user_id=user["id"],
+        contact_name="Jeanne Martin",
+        customer_remarks="Radiator in the attic still cold",
+        date_generated="2026-03-04T15:16:17.000Z",
+    )
+    parts = ["Pressure valve 3 bar", "Expansion vessel 18 l"]
+    for index, name in enumerate(parts):
+        make(
+            "JobPartUsage",
+            jobs_id=job["id"],
+            user_id=user["id"],
+            job_approval_id=made["id"],
+            code=f"P{index}",
+            name=name,
+            quantity=2,
+            price=12.5,
+        )
+    make(
+        "JobNonPartUsage",
+        jobs_id=job["id"],
+        job_approval_id=made["id"],
+        description="Diagnosis",
+        quantity=1.5,
+        price=40,
+    )
+    with database.transaction(write=False) as session:
+        found = find_tenant(session, tenant.domain)
+        assert found is not None
+    actor = Actor(tenant_id=found.id, domain=found.domain, username="api@example.com", is_api=True)
+    return ApprovalCase(id=uuid.UUID(made["id"]), actor=actor, job=job, parts=parts)
+
+
+def enqueue(database: Database, case: ApprovalCase) -> uuid.UUID:
+    with database.transaction(write=True) as session:
+        return enqueue_approval_pdf(session, case.actor, case.id)
+
+
+def worker_command(database_url: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "odyssee", "worker", "--database-url", database_url, *args]
+
+
+def run_worker(database_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``odyssee worker --once`` as a real process; fails the test if it does not exit cleanly in time."""
+    done = subprocess.run(
+        worker_command(database_url, "--once", *args),
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def approval_files(database: Database, approval_id: uuid.UUID) -> list[dict[str, Any]]:
+    table = registry().by_table("db_file").table
+    with database.transaction(write=False) as session:
+        return [
+            dict(row)
+            for row in session.execute(
+                sa.select(table).where(table.c.db_table_name == "job_approval", table.c.id_in_table == approval_id)
+            ).mappings()
+        ]
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
