@@ -18,6 +18,7 @@ from odyssee.db.engine import Database
 from odyssee.domain.actor import Actor
 from odyssee.domain.tenants import find_tenant
 from odyssee.model.registry import registry
+from odyssee.model.system import QueuedTask
 from odyssee.worker.queue import enqueue_approval_pdf
 from tests.conftest import Tenant
 from tests.factories import Factory
@@ -34,7 +35,7 @@ class ApprovalCase:
 @pytest.fixture
 def approval(database: Database, tenant: Tenant, make: Factory) -> ApprovalCase:
     """A job with an approval, two signed parts and one labour line, all created by POST."""
-    job = make("Jobs", name="Boiler service Rue Haute")
+    job = make.job("IN_PROGRESS", name="Boiler service Rue Haute")
     user = make("User")
     made = make(
         "JobApproval",
@@ -72,6 +73,22 @@ def approval(database: Database, tenant: Tenant, make: Factory) -> ApprovalCase:
 
 
 def enqueue(database: Database, case: ApprovalCase) -> uuid.UUID:
+    """The approval's PDF task: POST JobApproval queued it in its own transaction."""
+    with database.transaction(write=False) as session:
+        found = (
+            session.execute(
+                sa.select(QueuedTask.id).where(
+                    QueuedTask.payload.contains(str(case.id)), QueuedTask.kind == "approval_pdf"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(found) == 1, "creating the approval queued exactly one PDF task"
+    return found[0]
+
+
+def enqueue_again(database: Database, case: ApprovalCase) -> uuid.UUID:
     with database.transaction(write=True) as session:
         return enqueue_approval_pdf(session, case.actor, case.id)
 

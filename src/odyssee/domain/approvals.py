@@ -1,7 +1,8 @@
 """A job approval is the signed end of a visit (reference.md §3.10). Creating one, in the same
 transaction: stamps ``date_generated``, moves the job through the workflow to the approval's
 status (a daily approval leaves the job where it is), and freezes the job's unsigned usage
-lines — they get the approval's id and ``signed_by_company`` and can no longer change."""
+lines — they get the approval's id and ``signed_by_company`` and can no longer change — and
+queues the approval PDF (rendered by ``odyssee worker``, see docs/worker.md)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from odyssee.domain.actor import Actor
 from odyssee.model.conventions import EMPTY_GUID, utcnow
 from odyssee.model.errors import Conflict, ErrorDetail, InvalidInput
 from odyssee.model.registry import registry
+from odyssee.worker.queue import enqueue_approval_pdf
 
 FINAL = ("COMPLETED", "WAITING_FURTHER_ACTIONS", "WORKSHOP_COMPLETED", "WORKSHOP_WAITING_FURTHER_ACTION")
 """The statuses a (full) approval may move its job to."""
@@ -47,6 +49,8 @@ def after_create(session: Session, actor: Actor, row: dict[str, Any]) -> None:
         target = workflow.status_code(session, actor, row["job_status_id"])
         workflow.move(session, actor, row["jobs_id"], target, target_id=row["job_status_id"])
     _freeze_lines(session, actor, row)
+    # In the same transaction: the PDF task exists if and only if the approval does.
+    enqueue_approval_pdf(session, actor, row["id"])
 
 
 def _freeze_lines(session: Session, actor: Actor, approval: dict[str, Any]) -> None:
