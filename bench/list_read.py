@@ -12,62 +12,12 @@ loop is bounded in count and time.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 
 import httpx
-
-AUTH = {"Authorization": "Basic QVBJVXNlcjoxMjM0NTZAVEVTVEFQSQ=="}
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def run(
-    label: str, clients: int, total: int, seconds: float, call: Callable[[httpx.Client, int], httpx.Response], base: str
-) -> None:
-    latencies: list[float] = []
-    lock = threading.Lock()
-    counter = iter(range(total))
-    deadline = time.monotonic() + seconds
-
-    def worker() -> None:
-        with httpx.Client(base_url=base, headers=AUTH, timeout=30) as client:
-            while time.monotonic() < deadline:
-                with lock:
-                    index = next(counter, None)
-                if index is None:
-                    return
-                started = time.perf_counter()
-                response = call(client, index)
-                elapsed = time.perf_counter() - started
-                assert response.status_code < 300, response.text
-                with lock:
-                    latencies.append(elapsed)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1]
-    print(
-        f"{label:<38} {len(latencies) / wall:8.0f} req/s  p50 {statistics.median(latencies) * 1000:6.1f} ms"
-        f"  p99 {p99 * 1000:6.1f} ms  ({len(latencies)} requests, {clients} clients)"
-    )
+from harness import AUTH, demo_server, run
 
 
 def batch_change_set(base: str, size: int = 1000, rounds: int = 3) -> None:
@@ -98,20 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/bench.db"
-        port = _port()
-        env = {**os.environ, "ODYSSEE_DATABASE_URL": url}
-        command = [sys.executable, "-m", "odyssee", "serve", "--demo", "--port", str(port), "--log-level", "warning"]
-        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) as server:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"{base}/api/Company", headers=AUTH, timeout=2)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("server did not start") from None
-                    time.sleep(0.2)
+        with demo_server(url) as base:
             with httpx.Client(base_url=base, headers=AUTH) as client:
                 for i in range(40):
                     client.post("/api/Company", json={"name": f"Bench {i}"}, headers={"Prefer": "return=minimal"})
@@ -130,7 +67,6 @@ def main() -> None:
             run("POST JobType (return=minimal)", args.clients, args.requests // 2, args.seconds,
                 lambda c, i: c.post("/api/JobType", json={"name": f"T{i}"}, headers=minimal), base)  # fmt: skip
             batch_change_set(base)
-            server.terminate()
 
 
 if __name__ == "__main__":

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.engine import make_url
 
-from odyssee.db.engine import Database
-from odyssee.db.migrate import current_revision, upgrade
+from odyssee.db.engine import Database, normalise_url
+from odyssee.db.migrate import alembic_config, current_revision, upgrade
 from odyssee.model.base import Base
+from odyssee.model.system import Blob
+from tests.conftest import PG_URL
 
 
 def test_migrated_schema_matches_the_model(database: Database) -> None:
@@ -21,3 +33,62 @@ def test_upgrade_is_idempotent(database: Database) -> None:
     assert before is not None
     upgrade(database.engine)
     assert current_revision(database.engine) == before
+
+
+@pytest.fixture
+def empty_url(tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, to replay the migrations one by one."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin = sa.create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"odyssee_empty_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _downgrade(database: Database, revision: str) -> None:
+    config = alembic_config(database.engine.url.render_as_string(hide_password=False))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_upgrade_moves_existing_file_bytes_to_the_blob_store_and_back(empty_url: str) -> None:
+    """An installation upgraded from 0005 keeps every file's bytes; a downgrade puts them back."""
+    database = Database(empty_url)
+    try:
+        upgrade(database.engine, "0005")
+        file_id = uuid.uuid4()
+        with database.engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO tenant (domain, domain_key, created_at) VALUES ('T', 'T', :now)"),
+                {"now": datetime.now(UTC)},
+            )
+            tenant_id = connection.execute(sa.text("SELECT id FROM tenant")).scalar_one()
+            db_file = sa.table("db_file", sa.column("tenant_id"), sa.column("id", sa.Uuid), sa.column("name"),
+                               sa.column("file_content", sa.LargeBinary), sa.column("file_size"))  # fmt: skip
+            connection.execute(
+                sa.insert(db_file).values(tenant_id=tenant_id, id=file_id, name="r", file_content=b"%PDF-1")
+            )
+            connection.execute(
+                sa.insert(db_file).values(tenant_id=tenant_id, id=uuid.uuid4(), name="empty", file_content=b"")
+            )
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            moved = connection.execute(sa.select(Blob.owner_table, Blob.owner_id, Blob.content, Blob.size)).all()
+            assert [(t, i, bytes(c), s) for t, i, c, s in moved] == [("db_file", file_id, b"%PDF-1", 6)]
+            assert "file_content" not in {c["name"] for c in sa.inspect(connection).get_columns("db_file")}
+        _downgrade(database, "0005")
+        with database.engine.connect() as connection:
+            restored = connection.execute(sa.text("SELECT name, length(file_content) FROM db_file ORDER BY name")).all()
+            assert [tuple(row) for row in restored] == [("empty", 0), ("r", 6)]
+            content = connection.execute(sa.select(db_file.c.file_content).where(db_file.c.id == file_id)).scalar()
+            assert bytes(content) == b"%PDF-1"
+    finally:
+        database.dispose()

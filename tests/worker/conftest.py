@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from odyssee.db.engine import Database
+from odyssee.domain import blobs
 from odyssee.domain.actor import Actor
 from odyssee.domain.tenants import find_tenant
 from odyssee.model.registry import registry
@@ -112,14 +113,18 @@ def run_worker(database_url: str, *args: str, env: dict[str, str] | None = None)
 
 
 def approval_files(database: Database, approval_id: uuid.UUID) -> list[dict[str, Any]]:
-    table = registry().by_table("db_file").table
+    """The approval's ``db_file`` rows, each with its bytes read from the blob store."""
+    spec = registry().by_table("db_file")
+    table = spec.table
     with database.transaction(write=False) as session:
-        return [
+        rows = [
             dict(row)
             for row in session.execute(
                 sa.select(table).where(table.c.db_table_name == "job_approval", table.c.id_in_table == approval_id)
             ).mappings()
         ]
+        blobs.fill(session, rows[0]["tenant_id"] if rows else 0, spec, rows, spec.apart)
+        return rows
 
 
 def pdf_text(content: bytes) -> str:

@@ -161,7 +161,8 @@ def test_two_workers_never_claim_the_same_task(database: Database, database_url:
     enqueue(database, approval)
     for _ in range(11):
         enqueue_again(database, approval)
-    env = {**os.environ, RENDER_DELAY_ENV: "0.3"}
+    # every run holds its claim 0.5 s (6 s in all), ample time for the second process to start
+    env = {**os.environ, RENDER_DELAY_ENV: "0.5"}
     workers = [
         subprocess.Popen(worker_command(database_url, "--once"), env=env, stdout=subprocess.PIPE, text=True)
         for _ in range(2)

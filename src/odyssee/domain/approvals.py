@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from odyssee.domain import workflow
 from odyssee.domain.actor import Actor
+from odyssee.domain.outbox import enqueue_approval_pdf
 from odyssee.model.conventions import EMPTY_GUID, utcnow
 from odyssee.model.errors import Conflict, ErrorDetail, InvalidInput
 from odyssee.model.registry import registry
-from odyssee.worker.queue import enqueue_approval_pdf
 
 FINAL = ("COMPLETED", "WAITING_FURTHER_ACTIONS", "WORKSHOP_COMPLETED", "WORKSHOP_WAITING_FURTHER_ACTION")
 """The statuses a (full) approval may move its job to."""

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from odyssee.domain import embedding, hooks
+from odyssee.domain import blobs, embedding, hooks
 from odyssee.domain.actor import Actor
 from odyssee.domain.references import (
     apply_reference_defaults,
@@ -60,7 +60,9 @@ def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any
     if spec.options.numbered:
         row["id2"] = next_number(session, actor.tenant_id, spec.table_name)
     row.update(tenant_id=actor.tenant_id, id=key, modified_dateutc=utcnow(), row_version=1)
+    apart = blobs.split(spec, row)
     _execute(session, spec, sa.insert(spec.table).values(row))
+    blobs.write(session, actor.tenant_id, spec, key, apart)
     hooks.after_create(session, actor, spec, row)
     return key
 
@@ -93,7 +95,7 @@ def replace_entity(
     if current.get("sys_logical_delete"):
         raise Conflict(f"{spec.name} {key} was deleted and cannot be changed.", code="Deleted")
     if partial:
-        row = {f.name: current[f.name] for f in spec.writable} | values
+        row = {f.name: current[f.name] for f in spec.writable if not f.apart} | values
     else:
         row = {f.name: f.default for f in spec.writable} | values
         for f in spec.writable:
@@ -107,7 +109,9 @@ def replace_entity(
     hooks.before_update(session, actor, spec, current, row)
     row["modified_dateutc"] = utcnow()
     row["row_version"] = current["row_version"] + 1
+    apart = blobs.split(spec, row)
     _execute(session, spec, sa.update(spec.table).where(*_key(spec, actor, key)).values(row))
+    blobs.write(session, actor.tenant_id, spec, key, apart)
     hooks.after_update(session, actor, spec, current, row)
 
 
@@ -151,6 +155,7 @@ def delete_entity(
             details=[ErrorDetail("StillReferenced", f"{count} rows", name) for name, count in referenced],
         )
     session.execute(sa.delete(spec.table).where(*_key(spec, actor, key)))
+    blobs.forget(session, actor.tenant_id, spec, key)
 
 
 def upsert_node(session: Session, actor: Actor, spec: EntitySpec, node: dict[str, Any]) -> uuid.UUID:

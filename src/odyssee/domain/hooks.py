@@ -24,8 +24,12 @@ UpdateRule = Callable[[Session, Actor, dict[str, Any], dict[str, Any]], None]
 
 
 def _file_size(_session: Session, _actor: Actor, row: dict[str, Any]) -> None:
-    """``db_file.file_size`` is read-only: it is always the size of the stored bytes."""
-    row["file_size"] = len(row.get("file_content", b""))
+    """``db_file.file_size`` is read-only: it is always the size of the stored bytes.
+
+    A PATCH without ``file_content`` keeps the bytes, and so the size.
+    """
+    if "file_content" in row:
+        row["file_size"] = len(row["file_content"])
 
 
 def _job_company(session: Session, actor: Actor, row: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from odyssee.domain import blobs
 from odyssee.domain.access import restricted, row_filter
 from odyssee.domain.actor import Actor
 from odyssee.model.conventions import EMPTY_GUID
@@ -58,6 +59,7 @@ def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: Que
     rows = rows[:limit]
     count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
     last = key_values(order_keys(spec, options), rows[-1]) if rows else None
+    blobs.fill(session, actor.tenant_id, spec, rows, blobs.wanted(spec, options, single=False))
     expand(session, actor, spec, rows, options.expand)
     return Page(rows, has_more, count, last)
 
@@ -85,6 +87,7 @@ def get_entity(
     ):
         raise Forbidden(f"This {spec.name} is not assigned to you.", code="NotAssigned")
     found = dict(row)
+    blobs.fill(session, actor.tenant_id, spec, [found], blobs.wanted(spec, options, single=True))
     expand(session, actor, spec, [found], options.expand)
     return found
 
@@ -107,6 +110,9 @@ def _expand_one(session: Session, actor: Actor, rows: Sequence[Row], item: Expan
     if keys:
         statement = related_select(related, actor.tenant_id, restricted(related, actor, item.options), "id", keys)
         found = {row["id"]: dict(row) for row in session.execute(statement).mappings()}
+        blobs.fill(
+            session, actor.tenant_id, related, list(found.values()), blobs.wanted(related, item.options, single=False)
+        )
         expand(session, actor, related, list(found.values()), item.options.expand)
     for row in rows:
         row[navigation.name] = found.get(row[navigation.foreign_key])
@@ -119,6 +125,7 @@ def _expand_many(session: Session, actor: Actor, spec: EntitySpec, rows: Sequenc
     options = restricted(related, actor, item.options)
     statement = related_select(related, actor.tenant_id, options, navigation.foreign_key, parents)
     found = [dict(row) for row in session.execute(statement).mappings()]
+    blobs.fill(session, actor.tenant_id, related, found, blobs.wanted(related, item.options, single=False))
     for child in found:
         children[child[navigation.foreign_key]].append(child)
     expand(session, actor, related, found, item.options.expand)

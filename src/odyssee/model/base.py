@@ -260,6 +260,24 @@ def reference(
     )
 
 
+@dataclass(frozen=True)
+class StoredApart:
+    """A binary property kept in the blob store (``model/system.py`` ``Blob``), not in its entity's table.
+
+    Why: file bytes in a hot table make every scan, index lookup and row lock of that table drag
+    megabytes along. Apart, a listing of files reads small rows, and the bytes are fetched only
+    for the rows and properties a client asked for (docs/files.md). The API still shows the
+    property as an ordinary ``Edm.Binary`` (base64 in JSON).
+    """
+
+    doc: str = ""
+
+
+def stored_apart(*, doc: str = "") -> Any:
+    """Declare a binary property whose bytes live in the blob store (``x: ClassVar[StoredApart] = stored_apart()``)."""
+    return StoredApart(doc)
+
+
 def binary(*, doc: str | None = None) -> Any:
     """Bytes, exchanged as base64 in JSON."""
     return mapped_column(

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from odyssee.model import entities
-from odyssee.model.base import Entity, EntityOptions
+from odyssee.model.base import Entity, EntityOptions, StoredApart
 from odyssee.model.conventions import EMPTY_GUID, NULL_DATE
 from odyssee.model.types import Money, UtcDateTime
 
@@ -81,6 +81,9 @@ class Field:
     default_now: bool = False
     """A datetime that takes the server's clock when the client gives none."""
     doc: str = ""
+    apart: bool = False
+    """Bytes kept in the blob store, not in the table: never a SQL column of ``table``
+    (no ``$filter``/``$orderby``); read for the rows that ask for it (domain/blobs.py)."""
 
     @property
     def is_key(self) -> bool:
@@ -141,6 +144,15 @@ class EntitySpec:
     def references(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.references)
 
+    @property
+    def columns(self) -> tuple[Field, ...]:
+        """The fields that are columns of ``table`` (all but the stored-apart ones)."""
+        return tuple(f for f in self.fields if not f.apart)
+
+    @property
+    def apart(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.apart)
+
 
 @cache
 def _fields_by_name(spec: EntitySpec) -> dict[str, Field]:
@@ -167,10 +179,16 @@ def _field(column: sa.Column[Any]) -> Field:
     )
 
 
+def _apart_field(name: str, declared: StoredApart) -> Field:
+    column: sa.Column[Any] = sa.Column(name, sa.LargeBinary, nullable=False, info={"doc": declared.doc})
+    return Field(name=name, kind=Kind.BINARY, column=column, default=b"", doc=declared.doc, apart=True)
+
+
 def _spec(cls: type[Entity]) -> EntitySpec:
     table = cls.__table__
     assert isinstance(table, sa.Table)
     fields = tuple(_field(column) for column in table.columns if not column.info.get("hidden"))
+    fields += tuple(_apart_field(name, value) for name, value in vars(cls).items() if isinstance(value, StoredApart))
     return EntitySpec(name=cls.__name__, table=table, fields=fields, options=cls.odata)
 
 

@@ -83,3 +83,20 @@ class QueuedTask(Base):
     last_error: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     finished_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class Blob(Base):
+    """The bytes of a stored-apart property (``db_file.file_content``), one row per owner row and property.
+
+    Kept out of the entity tables so that listing and filtering them never reads file bytes;
+    written in the same transaction as the owner row, so the two never disagree.
+    """
+
+    __tablename__ = "blob"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    owner_table: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    property: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
+    size: Mapped[int] = mapped_column(sa.Integer, nullable=False)

@@ -558,7 +558,7 @@ def _ordering(column: sa.ColumnElement[Any], descending: bool) -> sa.ColumnEleme
 def output_names(apply: Apply) -> list[str]:
     """The names the output can be ordered by: key paths (``company/name``) and aliases."""
     if not apply.aggregated:
-        return [f.name for f in apply.spec.fields]
+        return [f.name for f in apply.spec.columns]
     return [key.name for key in apply.keys] + [a.alias for a in apply.aggregations]
 
 
@@ -613,7 +613,7 @@ def apply_select(
         conditions.append(where)
     if not apply.aggregated:
         order = [_ordering(table.c[name], descending) for name, descending in order_by]
-        return sa.select(*(f.column for f in spec.fields)).where(*conditions).order_by(*order, table.c.id.asc())
+        return sa.select(*(f.column for f in spec.columns)).where(*conditions).order_by(*order, table.c.id.asc())
 
     values = [key.expression.label(f"k{i}") for i, key in enumerate(apply.keys)]
     values += [a.expression.label(f"v{j}") for j, a in enumerate(apply.aggregations) if a.expression is not None]
@@ -671,7 +671,7 @@ def encode_rows(apply: Apply, rows: Iterable[Sequence[Any]]) -> list[dict[str, A
     reference is ``null`` at the leaf.
     """
     if not apply.aggregated:
-        return [encode_row(apply.spec.fields, row) for row in rows]
+        return [encode_row(apply.spec.columns, row) for row in rows]
     result: list[dict[str, Any]] = []
     for row in rows:
         encoded: dict[str, Any] = {}

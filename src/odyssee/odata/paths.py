@@ -87,6 +87,21 @@ def walk(spec: EntitySpec, source: sa.FromClause, names: list[str], option: str)
     return current, current_source, steps
 
 
+def _property(spec: EntitySpec, name: str, option: str) -> Field:
+    found = spec.field(name)
+    if found is None:
+        raise unknown_member(spec, name, option)
+    if found.apart:
+        raise InvalidQuery(
+            f"{spec.name}.{name} holds file bytes kept apart from the table; it cannot be used in {option}. "
+            f"Read it with $select={name} or the file download (docs/files.md).",
+            code="PropertyNotQueryable",
+            target=option,
+            details=[ErrorDetail("PropertyNotQueryable", f"'{name}' is stored apart", name)],
+        )
+    return found
+
+
 def resolve(spec: EntitySpec, source: sa.FromClause, segments: list[str], option: str) -> tuple[Field, Any]:
     """``[company, name]`` on Jobs → (Company.name, a scalar subquery correlated with ``source``).
 
@@ -94,13 +109,9 @@ def resolve(spec: EntitySpec, source: sa.FromClause, segments: list[str], option
     """
     *hops, last = segments
     if not hops:
-        found = spec.field(last)
-        if found is None:
-            raise unknown_member(spec, last, option)
+        found = _property(spec, last, option)
         return found, source.c[found.name]
     current, current_source, steps = walk(spec, source, hops, option)
-    found = current.field(last)
-    if found is None:
-        raise unknown_member(current, last, option)
+    found = _property(current, last, option)
     inner = sa.select(current_source.c[found.name]).where(*(s.condition for s in steps))
     return found, inner.correlate(source).scalar_subquery()

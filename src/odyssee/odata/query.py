@@ -47,8 +47,10 @@ def needed_columns(spec: EntitySpec, options: QueryOptions) -> list[str]:
 
 
 def _columns(spec: EntitySpec, options: QueryOptions, table: sa.FromClause) -> list[Any]:
-    chosen = [table.c[f.name] for f in output_fields(spec, options)]
-    present = {f.name for f in output_fields(spec, options)}
+    """Stored-apart fields are not columns: domain/blobs.py reads them after the rows."""
+    wanted = [f for f in output_fields(spec, options) if not f.apart]
+    chosen = [table.c[f.name] for f in wanted]
+    present = {f.name for f in wanted}
     chosen += [table.c[name] for name in dict.fromkeys(needed_columns(spec, options)) if name not in present]
     return chosen
 

@@ -40,10 +40,16 @@ def etag(version: int) -> str:
 
 
 def encode_entity(spec: EntitySpec, row: Mapping[str, Any], options: QueryOptions | None = None) -> dict[str, Any]:
-    """A row as the client sees it: ``@odata.etag``, the selected properties, then expansions."""
+    """A row as the client sees it: ``@odata.etag``, the selected properties, then expansions.
+
+    A stored-apart property (file bytes) appears when the read fetched it: in a single entity,
+    or in a collection whose ``$select`` names it (domain/blobs.py decides).
+    """
     options = options or QueryOptions()
     body: dict[str, Any] = {"@odata.etag": etag(row[ROW_VERSION])}
     for f in output_fields(spec, options):
+        if f.apart and f.name not in row:
+            continue
         body[f.name] = encode_value(f, row[f.name])
     for item in options.expand:
         name, related = item.navigation.name, target(item.navigation)

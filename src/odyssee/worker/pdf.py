@@ -22,6 +22,7 @@ from fpdf.fonts import FontFace
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from odyssee.domain import blobs
 from odyssee.model.conventions import EMPTY_GUID, NULL_DATE, utcnow
 from odyssee.model.errors import NotFound
 from odyssee.model.registry import registry
@@ -278,7 +279,6 @@ def store(session: Session, tenant_id: int, approval: Approval, content: bytes) 
         "description": f"Approval of job #{approval.job_number}",
         "file_name": name,
         "mime_type": MIME_TYPE,
-        "file_content": content,
         "file_size": len(content),
         "db_table_name": DB_TABLE,
         "id_in_table": approval.id,
@@ -289,5 +289,7 @@ def store(session: Session, tenant_id: int, approval: Approval, content: bytes) 
     insert = (postgresql.insert(t) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(t)).values(
         values
     )
-    session.execute(insert.on_conflict_do_nothing())
+    inserted = session.execute(insert.on_conflict_do_nothing().returning(t.c.id)).first()
+    if inserted is not None:
+        blobs.write(session, tenant_id, registry().by_table("db_file"), file_id(approval.id), {"file_content": content})
     return file_id(approval.id)

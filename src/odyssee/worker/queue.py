@@ -23,23 +23,45 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from odyssee.db.engine import Database
-from odyssee.domain.actor import Actor
+from odyssee.domain.outbox import (
+    APPROVAL_PDF,
+    DEFAULT_MAX_ATTEMPTS,
+    DONE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    STATUSES,
+    enqueue,
+    enqueue_approval_pdf,
+)
 from odyssee.model.conventions import NULL_DATE, utcnow
 from odyssee.model.system import QueuedTask
 
-QUEUED = "queued"
-RUNNING = "running"
-DONE = "done"
-FAILED = "failed"
-STATUSES = (QUEUED, RUNNING, DONE, FAILED)
-
-APPROVAL_PDF = "approval_pdf"
-DEFAULT_MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 5.0
 """Retry n waits ``BACKOFF_BASE_SECONDS * 2**(n-1)``: 5 s, 10 s, 20 s … capped at BACKOFF_CAP_SECONDS."""
 BACKOFF_CAP_SECONDS = 3600.0
 
 _table: sa.Table = QueuedTask.__table__  # type: ignore[assignment]
+
+__all__ = [
+    "APPROVAL_PDF",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DONE",
+    "FAILED",
+    "QUEUED",
+    "RUNNING",
+    "STATUSES",
+    "LeaseLost",
+    "QueueStatus",
+    "Task",
+    "backoff",
+    "claim",
+    "complete",
+    "enqueue",
+    "enqueue_approval_pdf",
+    "fail",
+    "status",
+]
 
 
 @dataclass(frozen=True)
@@ -58,43 +80,6 @@ class Task:
 
 class LeaseLost(Exception):
     """The task's lease expired and another worker claimed it; this worker's result must be dropped."""
-
-
-def enqueue(
-    session: Session,
-    tenant_id: int,
-    kind: str,
-    payload: dict[str, Any],
-    *,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    now: datetime | None = None,
-) -> uuid.UUID:
-    """Add a task in the caller's transaction, so it exists iff that transaction commits."""
-    now = now or utcnow()
-    task_id = uuid.uuid4()
-    session.execute(
-        sa.insert(_table).values(
-            id=task_id,
-            tenant_id=tenant_id,
-            kind=kind,
-            payload=json.dumps(payload, sort_keys=True),
-            status=QUEUED,
-            attempts=0,
-            max_attempts=max_attempts,
-            run_after=now,
-            locked_by="",
-            locked_until=NULL_DATE,
-            last_error="",
-            created_at=now,
-            finished_at=NULL_DATE,
-        )
-    )
-    return task_id
-
-
-def enqueue_approval_pdf(session: Session, actor: Actor, approval_id: uuid.UUID) -> uuid.UUID:
-    """Ask for the approval PDF of ``approval_id``; call it in the transaction that creates the approval."""
-    return enqueue(session, actor.tenant_id, APPROVAL_PDF, {"approval_id": str(approval_id)})
 
 
 def _claimable(now: datetime) -> sa.ColumnElement[bool]:

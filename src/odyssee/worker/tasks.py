@@ -18,11 +18,15 @@ from odyssee.worker.queue import Task
 Handler = Callable[[Database, Task], None]
 
 RENDER_DELAY_ENV = "ODYSSEE_WORKER_RENDER_DELAY"
-"""Seconds to sleep between rendering and storing: lets tests kill a worker mid-task. Unset in production."""
+"""Seconds every run of a task sleeps while holding its claim, before any output is stored: a slow
+render on demand, so tests can kill a worker mid-task or run two side by side. Unset in production."""
 
 
 def approval_pdf(database: Database, task: Task) -> None:
     """Render the approval's PDF and store it as its ``db_file``, once."""
+    delay = float(os.environ.get(RENDER_DELAY_ENV, "0") or 0)
+    if delay > 0:
+        time.sleep(delay)
     approval_id = uuid.UUID(task.payload["approval_id"])
     with database.transaction(write=False) as session:
         stored = pdf.existing_file(session, task.tenant_id, approval_id) is not None
@@ -32,9 +36,6 @@ def approval_pdf(database: Database, task: Task) -> None:
             queue.complete(session, task)
         return
     content = pdf.render(approval)
-    delay = float(os.environ.get(RENDER_DELAY_ENV, "0") or 0)
-    if delay > 0:
-        time.sleep(delay)
     with database.transaction(write=True) as session:
         pdf.store(session, task.tenant_id, approval, content)
         queue.complete(session, task)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from sqlalchemy.orm import Mapped
 
 from odyssee.model.base import (
     Entity,
     EntityOptions,
-    binary,
+    StoredApart,
     flag,
     guid,
     integer,
     reference,
+    stored_apart,
     string,
 )
 
@@ -40,7 +42,9 @@ class DbFile(Entity):
     description: Mapped[str] = string(4000)
     file_name: Mapped[str] = string(100)
     mime_type: Mapped[str] = string(100)
-    file_content: Mapped[bytes] = binary(doc="The bytes, base64 in JSON.")
+    file_content: ClassVar[StoredApart] = stored_apart(
+        doc="The bytes, base64 in JSON; kept in the blob store. Listed only when $select names it."
+    )
     file_size: Mapped[int] = integer(read_only=True, doc="Bytes; computed by the server.")
     db_table_name: Mapped[str] = string(50, doc="article, company, contact, jobs, job_approval, project or task.")
     id_in_table: Mapped[uuid.UUID] = guid(doc="The row the file is linked to.")
