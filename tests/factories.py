@@ -23,6 +23,9 @@ COMPLETED = "6557b9dc-6106-4327-8e26-6f24d0329c33"
 SPECIAL: dict[tuple[str, str], Any] = {
     ("JobNonPartUsage", "type_code"): "WorkingTime",
     ("JobStatus", "parent_id"): COMPLETED,
+    ("WebhookSubscription", "url"): "http://127.0.0.1:9/hook",
+    ("WebhookSubscription", "entities"): "Jobs,Company",
+    ("WebhookSubscription", "events"): "created,updated",
 }
 """Values the model constrains beyond type and length."""
 

@@ -38,7 +38,7 @@ def test_bad_arguments_exit_non_zero(tmp_path: Path) -> None:
     assert bad_url.exit_code == 1 and "invalid database URL" in bad_url.output
     db = tmp_path / "fresh.db"
     fresh = runner.invoke(app, ["db", "upgrade", "--database-url", f"sqlite:///{db}"])
-    assert fresh.exit_code == 0 and "revision 0006" in fresh.output
+    assert fresh.exit_code == 0 and "revision 0007" in fresh.output
 
 
 def _free_port() -> int:

@@ -73,7 +73,16 @@ def test_lookup_is_case_insensitive() -> None:
 
 def test_every_table_is_in_the_metadata() -> None:
     exposed = {spec.table_name for spec in registry()}
-    assert exposed | {"tenant", "credential", "counter", "task_queue", "blob"} == set(Base.metadata.tables)
+    assert exposed | {
+        "tenant",
+        "credential",
+        "counter",
+        "task_queue",
+        "blob",
+        "change_clock",
+        "change_event",
+        "webhook_cursor",
+    } == set(Base.metadata.tables)
     assert all(isinstance(Base.metadata.tables[name], sa.Table) for name in exposed)
 
 

@@ -18,7 +18,8 @@ from tests.conftest import Tenant
 from tests.factories import SPECIAL, Factory, sample
 
 WRITABLE = [spec.name for spec in registry() if not spec.options.read_only]
-SERVER_WRITTEN = ["JobStatus", *(spec.name for spec in registry() if spec.options.read_only)]
+# WebhookDelivery rows are written by the worker: tests/worker/test_webhooks.py
+SERVER_WRITTEN = ["JobStatus", *(s.name for s in registry() if s.options.read_only and s.name != "WebhookDelivery")]
 """Entities whose rows the server writes: seeded statuses, and the workflow's records."""
 
 
@@ -58,10 +59,11 @@ def test_json_to_xml_to_payload_round_trips_every_entity(make: Factory, tenant: 
     document = entity_to_xml(spec, created)
     payload = xml_to_payload(spec, document)
 
-    assert payload == {f.name: created[f.name] for f in spec.fields}
+    returned = [f for f in spec.fields if not f.write_only]  # secrets are never in a response
+    assert payload == {f.name: created[f.name] for f in returned}
     root = ET.fromstring(document)
     assert root.tag == spec.table_name
-    assert [child.tag for child in root] == sorted(f.name for f in spec.fields)
+    assert [child.tag for child in root] == sorted(f.name for f in returned)
 
 
 @pytest.mark.parametrize("controller", WRITABLE)
@@ -74,7 +76,8 @@ def test_an_xml_body_creates_the_same_entity_as_its_json(make: Factory, tenant: 
     assert response.status_code == 201, response.text
     created = response.json()
     for name, value in body.items():
-        assert created[name] == value, name
+        if not spec.by_name[name].write_only:
+            assert created[name] == value, name
 
 
 @pytest.mark.parametrize("controller", SERVER_WRITTEN)

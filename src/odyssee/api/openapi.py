@@ -43,6 +43,8 @@ def _property(field: Field) -> dict[str, Any]:
         schema["maximum"] = field.maximum
     if field.read_only:
         schema["readOnly"] = True
+    if field.write_only:
+        schema["writeOnly"] = True
     description = field.doc
     if field.references:
         description = f"{description} Foreign key to {registry().by_table(field.references).name}.".strip()

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from odyssee.api.messages import Call, Reply
 from odyssee.api.negotiation import parse_body, prefer
-from odyssee.domain import aggregates, embedding, entities, job_actions, reads
+from odyssee.domain import access, aggregates, changes, delta, embedding, entities, job_actions, reads, webhooks
 from odyssee.domain.actor import Actor
+from odyssee.model.conventions import NULL_DATE
 from odyssee.model.errors import (
     InvalidInput,
     InvalidQuery,
@@ -32,8 +33,9 @@ from odyssee.model.errors import (
     PreconditionFailed,
 )
 from odyssee.model.registry import EntitySpec, registry
-from odyssee.model.values import parse_guid
+from odyssee.model.values import parse_datetime, parse_guid
 from odyssee.odata import apply, paging, serialize
+from odyssee.odata import delta as delta_tokens
 from odyssee.odata.binds import apply_binds
 from odyssee.odata.options import check_format, check_names, fingerprint, non_negative, parse_options
 from odyssee.odata.query import ROW_VERSION
@@ -148,6 +150,7 @@ def handle(session: Session, actor: Actor, call: Call, settings: Settings) -> Re
     if match is None:
         raise NotFound(f"No resource at /api/{call.path}.", code="NotFound")
     spec = spec_named(match.group("set"))
+    access.check_entity(spec, actor)
     key, tail = match.group("key"), match.group("tail")
     if tail == "/$count" and key is None:
         if call.method != "GET":
@@ -159,6 +162,8 @@ def handle(session: Session, actor: Actor, call: Call, settings: Settings) -> Re
         return _file_content(session, actor, call, spec, key)
     if tail and spec.table_name == "jobs":
         return _job_action(session, actor, call, spec, key, tail.lstrip("/"))
+    if tail and key is not None and spec.table_name == "webhook_subscription" and tail.lower() == "/replay":
+        return _replay(session, actor, call, spec, key)
     if tail:
         raise NotImplementedFeature(
             f"Navigation in the URL ({call.path}) is not supported; use $expand or $filter instead.",
@@ -173,6 +178,29 @@ def handle(session: Session, actor: Actor, call: Call, settings: Settings) -> Re
             code="MethodNotAllowed",
         )
     return handler(session, actor, call, settings, spec, key)
+
+
+def _replay(session: Session, actor: Actor, call: Call, spec: EntitySpec, key: str) -> Reply:
+    """``POST WebhookSubscription(<id>)/Replay`` ``{"since": "<datetime>"}``: deliver every change after it again."""
+    _no_query(call)
+    if call.method != "POST":
+        raise NotAllowed("Replay takes POST.", code="MethodNotAllowed")
+    payload = parse_body(call.headers, call.body, spec) if call.body.strip() else None
+    body = payload if isinstance(payload, dict) else {}
+    since = body.get("since")
+    try:
+        moment = parse_datetime(since) if isinstance(since, str) and set(body) == {"since"} else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise InvalidInput(
+            'Replay takes {"since": "<datetime>"}, e.g. {"since": "2026-11-23T08:00:00Z"}.',
+            code="ValidationFailed",
+            target="since",
+        )
+    subscription_id = existing_id(session, actor, spec, parse_key(spec, key))
+    webhooks.replay(session, actor, subscription_id, moment)
+    return _echo(session, actor, call, spec, subscription_id, 200, {})
 
 
 def _job_action(session: Session, actor: Actor, call: Call, spec: EntitySpec, key: str | None, name: str) -> Reply:
@@ -231,6 +259,8 @@ def _read_collection(
 ) -> Reply:
     if "$apply" in call.query:
         return _read_aggregates(session, actor, call, settings, spec)
+    if "$deltatoken" in call.query or "odata.track-changes" in prefer(call.headers):
+        return _read_changes(session, actor, call, settings, spec)
     options = parse_options(spec, call.query)
     size, headers = page_size(call, settings)
     limit = size if options.top is None else min(options.top, size)
@@ -243,6 +273,45 @@ def _read_collection(
     context = serialize.context_url(call.root, spec, options.select)
     rows = (serialize.encode_entity(spec, row, options) for row in page.rows)
     body = serialize.collection(context, rows, count=page.count, next_link=link)
+    return Reply(200, body, headers, shape="collection", spec=spec)
+
+
+def _read_changes(session: Session, actor: Actor, call: Call, settings: Settings, spec: EntitySpec) -> Reply:
+    """OData change tracking (docs/change-feed.md): ``Prefer: odata.track-changes`` starts with every
+    live row, oldest change first; the last page carries ``@odata.deltaLink``, which returns what
+    changed since — changed rows, then ``@removed`` entries for deletions — and a new deltaLink."""
+    delta_tokens.check_options(list(call.query))
+    select = call.query.get("$select", "")
+    options = parse_options(spec, {k: v for k, v in call.query.items() if k != "$deltatoken"})
+    token = (
+        delta_tokens.decode(call.query["$deltatoken"], select)
+        if "$deltatoken" in call.query
+        else delta_tokens.DeltaToken(since_ms=changes.to_ms(NULL_DATE), initial=True)
+    )
+    size, headers = page_size(call, settings)
+    page = delta.changes_after(
+        session, actor, spec, options, changes.from_ms(token.since_ms), initial=token.initial, limit=size
+    )
+    last_ms = changes.to_ms(page.entries[-1].stamp) if page.entries else token.since_ms
+    following = delta_tokens.DeltaToken(last_ms, initial=token.initial and page.has_more)
+    params = {k: v for k, v in call.query.items() if k in ("$select", "$format")}
+    link = serialize.link(f"{call.root}{spec.name}", params | {"$deltatoken": delta_tokens.encode(following, select)})
+    values = [
+        serialize.encode_entity(spec, entry.row, options)
+        if entry.row is not None
+        else {"@removed": {"reason": "deleted"}, "@id": f"{call.root}{spec.name}({entry.removed_id})",
+              "id": str(entry.removed_id)}
+        for entry in page.entries
+    ]  # fmt: skip
+    context = serialize.context_url(call.root, spec, options.select)
+    if not token.initial:
+        context += "/$delta"
+    body: dict[str, Any] = {"@odata.context": context, "value": values}
+    body["@odata.nextLink" if page.has_more else "@odata.deltaLink"] = link
+    if "$deltatoken" not in call.query:
+        headers["Preference-Applied"] = ", ".join(
+            filter(None, [headers.get("Preference-Applied"), "odata.track-changes"])
+        )
     return Reply(200, body, headers, shape="collection", spec=spec)
 
 

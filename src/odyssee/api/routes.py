@@ -7,6 +7,7 @@ under ``/api/`` goes to the generic controller in :mod:`odyssee.api.resources`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -52,14 +53,28 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
     """Authenticate, then do ``work(session, actor)`` in one transaction on a worker thread."""
     check = authenticated(request)
     database = database_of(request)
+    hold = _debug_hold(request) if write else 0.0
 
     def unit() -> T:
         with database.transaction(write=False) as session:
             actor = check(session)
         with database.transaction(write=write) as session:
-            return work(session, actor)
+            result = work(session, actor)
+            if hold:
+                time.sleep(hold)
+            return result
 
     return await run_in_threadpool(unit)
+
+
+def _debug_hold(request: Request) -> float:
+    """Seconds to keep a write's transaction open (settings.debug_hold; the soak test only), at most 10."""
+    if not settings_of(request).debug_hold:
+        return 0.0
+    try:
+        return min(max(float(request.headers.get("x-odyssee-debug-hold", "0")), 0.0), 10.0)
+    except ValueError:
+        return 0.0
 
 
 async def call_of(request: Request, path: str) -> Call:

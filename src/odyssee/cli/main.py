@@ -117,7 +117,7 @@ def worker_command(
     lease_seconds: Annotated[
         float, typer.Option(min=1, help="How long a claimed task is ours; a dead worker's task is retried after it.")
     ] = 300.0,
-    poll_seconds: Annotated[float, typer.Option(min=0.05, max=60, help="Idle sleep between polls.")] = 0.5,
+    poll_seconds: Annotated[float, typer.Option(min=0.05, max=60, help="Idle sleep between polls.")] = 0.2,
 ) -> None:
     """Run background tasks (approval PDFs) until SIGTERM/SIGINT; several may run against PostgreSQL."""
     import logging

@@ -1,6 +1,6 @@
 """What a technician may see. API users see their whole tenant; a technician (a non-API login)
 sees only the jobs assigned to them — as their own technician, or by an active dispatch or
-workshop assignment — and gets 403 for any other job."""
+workshop assignment — and gets 403 for any other job, and for the integration settings (webhooks)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,17 @@ from dataclasses import replace
 import sqlalchemy as sa
 
 from odyssee.domain.actor import Actor
+from odyssee.model.errors import Forbidden
 from odyssee.model.registry import EntitySpec, registry
 from odyssee.odata.options import QueryOptions
+
+API_ONLY = frozenset({"webhook_subscription", "webhook_delivery"})
+"""Integration settings: where the tenant's data is sent. Technicians have no business there."""
+
+
+def check_entity(spec: EntitySpec, actor: Actor) -> None:
+    if spec.table_name in API_ONLY and not actor.is_api:
+        raise Forbidden(f"{spec.name} is for API users only.", code="ApiUsersOnly")
 
 
 def row_filter(spec: EntitySpec, actor: Actor) -> sa.ColumnElement[bool] | None:

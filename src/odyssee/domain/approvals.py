@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from odyssee.domain import workflow
 from odyssee.domain.actor import Actor
+from odyssee.domain.changes import update_rows
 from odyssee.domain.outbox import enqueue_approval_pdf
 from odyssee.model.conventions import EMPTY_GUID, utcnow
 from odyssee.model.errors import Conflict, ErrorDetail, InvalidInput
@@ -54,24 +54,16 @@ def after_create(session: Session, actor: Actor, row: dict[str, Any]) -> None:
 
 
 def _freeze_lines(session: Session, actor: Actor, approval: dict[str, Any]) -> None:
-    now = utcnow()
     for name in LINES:
         table = registry().by_table(name).table
-        session.execute(
-            sa.update(table)
-            .where(
-                table.c.tenant_id == actor.tenant_id,
-                table.c.jobs_id == approval["jobs_id"],
-                table.c.job_approval_id == EMPTY_GUID,
-                ~table.c.signed_by_company,
-                ~table.c.sys_logical_delete,
-            )
-            .values(
-                job_approval_id=approval["id"],
-                signed_by_company=True,
-                modified_dateutc=now,
-                row_version=table.c.row_version + 1,
-            )
+        unsigned = [
+            table.c.jobs_id == approval["jobs_id"],
+            table.c.job_approval_id == EMPTY_GUID,
+            ~table.c.signed_by_company,
+            ~table.c.sys_logical_delete,
+        ]
+        update_rows(
+            session, actor.tenant_id, table, unsigned, {"job_approval_id": approval["id"], "signed_by_company": True}
         )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from odyssee.domain import blobs, embedding, hooks
+from odyssee.domain import blobs, changes, embedding, hooks
 from odyssee.domain.actor import Actor
 from odyssee.domain.references import (
     apply_reference_defaults,
@@ -59,9 +59,9 @@ def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any
     hooks.before_create(session, actor, spec, row)
     if spec.options.numbered:
         row["id2"] = next_number(session, actor.tenant_id, spec.table_name)
-    row.update(tenant_id=actor.tenant_id, id=key, modified_dateutc=utcnow(), row_version=1)
+    row.update(tenant_id=actor.tenant_id, id=key, row_version=1)
     apart = blobs.split(spec, row)
-    _execute(session, spec, sa.insert(spec.table).values(row))
+    _execute(session, actor, spec, key, changes.CREATED, row, sa.insert(spec.table))
     blobs.write(session, actor.tenant_id, spec, key, apart)
     hooks.after_create(session, actor, spec, row)
     return key
@@ -107,10 +107,9 @@ def replace_entity(
     check_references(session, actor, spec, row, self_id=key)
     _check_unique(session, actor, spec, key, row, new=False)
     hooks.before_update(session, actor, spec, current, row)
-    row["modified_dateutc"] = utcnow()
     row["row_version"] = current["row_version"] + 1
     apart = blobs.split(spec, row)
-    _execute(session, spec, sa.update(spec.table).where(*_key(spec, actor, key)).values(row))
+    _execute(session, actor, spec, key, changes.UPDATED, row, sa.update(spec.table).where(*_key(spec, actor, key)))
     blobs.write(session, actor.tenant_id, spec, key, apart)
     hooks.after_update(session, actor, spec, current, row)
 
@@ -140,7 +139,7 @@ def delete_entity(
             .where(*_key(spec, actor, key))
             .values(
                 sys_logical_delete=True,
-                modified_dateutc=utcnow(),
+                modified_dateutc=changes.stamp(session, actor.tenant_id, spec.table_name, key, changes.DELETED),
                 row_version=current["row_version"] + 1,
             )
         )
@@ -155,6 +154,7 @@ def delete_entity(
             details=[ErrorDetail("StillReferenced", f"{count} rows", name) for name, count in referenced],
         )
     session.execute(sa.delete(spec.table).where(*_key(spec, actor, key)))
+    changes.stamp(session, actor.tenant_id, spec.table_name, key, changes.DELETED)  # the tombstone
     blobs.forget(session, actor.tenant_id, spec, key)
 
 
@@ -276,11 +276,21 @@ def _check_unique(
             )
 
 
-def _execute(session: Session, spec: EntitySpec, statement: sa.Executable) -> None:
-    """Run a write; a uniqueness race lost to a concurrent writer is a 409, never a 500."""
+def _execute(
+    session: Session,
+    actor: Actor,
+    spec: EntitySpec,
+    key: uuid.UUID,
+    event: str,
+    row: Row,
+    statement: sa.Insert | sa.Update,
+) -> None:
+    """Stamp the row (domain/changes.py) and write it; a uniqueness race lost to a concurrent
+    writer is a 409, never a 500, and leaves neither the row nor its change event behind."""
     try:
         with session.begin_nested():
-            session.execute(statement)
+            row["modified_dateutc"] = changes.stamp(session, actor.tenant_id, spec.table_name, key, event)
+            session.execute(statement.values(row))
     except IntegrityError as error:
         raise Conflict(
             f"The {spec.name} conflicts with a row written concurrently: {error.orig}",

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from odyssee.domain import approvals, workflow
+from odyssee.domain import approvals, webhooks, workflow
 from odyssee.domain.actor import Actor
 from odyssee.model.conventions import EMPTY_GUID
 from odyssee.model.errors import ErrorDetail, InvalidInput, NotAllowed
@@ -78,18 +78,24 @@ CREATE_RULES: dict[str, tuple[Rule, ...]] = {
     "jobs": (lambda s, a, row: workflow.on_create(s, a, row),),
     "job_status": (_virtual_status,),
     "job_approval": (approvals.on_create,),
+    "webhook_subscription": (webhooks.check_subscription,),
 }
 AFTER_CREATE: dict[str, tuple[Rule, ...]] = {
     "jobs": (workflow.after_create,),
     "job_approval": (approvals.after_create,),
+    "webhook_subscription": (webhooks.start_cursors,),
 }
 UPDATE_RULES: dict[str, tuple[UpdateRule, ...]] = {
     "jobs": (workflow.on_update,),
     "job_status": (_system_status, lambda s, a, current, row: _virtual_status(s, a, row)),
     "job_part_usage": (approvals.refuse_signed,),
     "job_non_part_usage": (approvals.refuse_signed,),
+    "webhook_subscription": (webhooks.on_update,),
 }
-AFTER_UPDATE: dict[str, tuple[UpdateRule, ...]] = {"jobs": (workflow.after_update,)}
+AFTER_UPDATE: dict[str, tuple[UpdateRule, ...]] = {
+    "jobs": (workflow.after_update,),
+    "webhook_subscription": (lambda s, a, current, row: webhooks.start_cursors(s, a, current | row),),
+}
 
 
 def before_delete(session: Session, actor: Actor, spec: EntitySpec, current: dict[str, Any]) -> None:
@@ -98,6 +104,8 @@ def before_delete(session: Session, actor: Actor, spec: EntitySpec, current: dic
         workflow.check_access(session, actor, current)
     if spec.table_name in approvals.LINES:
         approvals.refuse_signed(session, actor, current)
+    if spec.table_name == "webhook_subscription":
+        webhooks.before_delete(session, actor, current)
 
 
 def before_create(session: Session, actor: Actor, spec: EntitySpec, row: dict[str, Any]) -> None:

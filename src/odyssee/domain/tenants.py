@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from odyssee.domain.actor import Actor
+from odyssee.domain.changes import CREATED, stamp, stamps
 from odyssee.domain.passwords import hash_password, verify_password
 from odyssee.model.conventions import utcnow
 from odyssee.model.entities.jobs import SYSTEM_JOB_STATUSES
@@ -44,7 +45,8 @@ def seed_job_statuses(session: Session, tenant_id: int) -> None:
     """Insert the 17 system statuses that are missing (idempotent)."""
     table = registry().by_table("job_status").table
     present = set(session.execute(sa.select(table.c.id).where(table.c.tenant_id == tenant_id)).scalars())
-    now = utcnow()
+    missing = [(sequence, status) for sequence, status in enumerate(SYSTEM_JOB_STATUSES) if status.id not in present]
+    moments = stamps(session, tenant_id, "job_status", [status.id for _, status in missing], CREATED)
     rows = [
         {
             "tenant_id": tenant_id,
@@ -54,10 +56,9 @@ def seed_job_statuses(session: Session, tenant_id: int) -> None:
             "description": status.description,
             "sequence": sequence,
             "is_closed": status.is_closed,
-            "modified_dateutc": now,
+            "modified_dateutc": moment,
         }
-        for sequence, status in enumerate(SYSTEM_JOB_STATUSES)
-        if status.id not in present
+        for (sequence, status), moment in zip(missing, moments, strict=True)
     ]
     if rows:
         session.execute(sa.insert(table), rows)
@@ -117,7 +118,14 @@ def _technician(session: Session, tenant_id: int, username: str) -> uuid.UUID:
     }
     user_id = new_id()
     session.execute(
-        sa.insert(table).values(row | {"tenant_id": tenant_id, "id": user_id, "modified_dateutc": utcnow()})
+        sa.insert(table).values(
+            row
+            | {
+                "tenant_id": tenant_id,
+                "id": user_id,
+                "modified_dateutc": stamp(session, tenant_id, "user", user_id, CREATED),
+            }
+        )
     )
     return user_id
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from odyssee.domain.actor import Actor
+from odyssee.domain.changes import CREATED, UPDATED, stamp, stamps, update_rows
 from odyssee.model.conventions import EMPTY_GUID, utcnow
 from odyssee.model.entities.jobs import SYSTEM_JOB_STATUSES
 from odyssee.model.errors import Conflict, ErrorDetail, Forbidden, InvalidInput, NotFound, UnknownReference
@@ -210,10 +211,11 @@ def record(
 ) -> None:
     """One ``job_status_history`` row for a change (``from_id`` empty for a new job)."""
     now = utcnow()
+    history_id = new_id()
     session.execute(
         sa.insert(_table("job_status_history")).values(
             tenant_id=actor.tenant_id,
-            id=new_id(),
+            id=history_id,
             jobs_id=job_id,
             from_job_status_id=from_id,
             to_job_status_id=to_id,
@@ -221,7 +223,7 @@ def record(
             username=actor.username,
             date_change=now,
             reason=reason,
-            modified_dateutc=now,
+            modified_dateutc=stamp(session, actor.tenant_id, "job_status_history", history_id, CREATED),
             row_version=1,
         )
     )
@@ -230,25 +232,18 @@ def record(
 def _proceed(session: Session, actor: Actor, job_id: uuid.UUID, *, accepted: bool, reason: str = "") -> None:
     """Mark the job's open assignments accepted or rejected."""
     log = _table("job_dispatch_log")
-    now = utcnow()
-    session.execute(
-        sa.update(log)
-        .where(
-            log.c.tenant_id == actor.tenant_id,
-            log.c.jobs_id == job_id,
-            log.c.is_active,
-            ~log.c.is_accepted,
-            ~log.c.is_rejected,
-        )
-        .values(
-            is_accepted=accepted,
-            is_rejected=not accepted,
-            reject_reason=reason,
-            date_proceeded=now,
-            is_active=accepted,
-            modified_dateutc=now,
-            row_version=log.c.row_version + 1,
-        )
+    update_rows(
+        session,
+        actor.tenant_id,
+        log,
+        [log.c.jobs_id == job_id, log.c.is_active, ~log.c.is_accepted, ~log.c.is_rejected],
+        {
+            "is_accepted": accepted,
+            "is_rejected": not accepted,
+            "reject_reason": reason,
+            "date_proceeded": utcnow(),
+            "is_active": accepted,
+        },
     )
 
 
@@ -280,17 +275,19 @@ def _log_assignments(
     session: Session, actor: Actor, job_id: uuid.UUID, users: Sequence[uuid.UUID], *, workshop: bool
 ) -> None:
     now = utcnow()
-    for user in users:
+    ids = [new_id() for _ in users]
+    moments = stamps(session, actor.tenant_id, "job_dispatch_log", ids, CREATED)
+    for user, log_id, moment in zip(users, ids, moments, strict=True):
         session.execute(
             sa.insert(_table("job_dispatch_log")).values(
                 tenant_id=actor.tenant_id,
-                id=new_id(),
+                id=log_id,
                 jobs_id=job_id,
                 user_id=user,
                 is_workshop=workshop,
                 date_dispatched=now,
                 is_active=True,
-                modified_dateutc=now,
+                modified_dateutc=moment,
                 row_version=1,
             )
         )
@@ -298,11 +295,7 @@ def _log_assignments(
 
 def _retire(session: Session, actor: Actor, job_id: uuid.UUID) -> None:
     log = _table("job_dispatch_log")
-    session.execute(
-        sa.update(log)
-        .where(log.c.tenant_id == actor.tenant_id, log.c.jobs_id == job_id, log.c.is_active)
-        .values(is_active=False, modified_dateutc=utcnow(), row_version=log.c.row_version + 1)
-    )
+    update_rows(session, actor.tenant_id, log, [log.c.jobs_id == job_id, log.c.is_active], {"is_active": False})
 
 
 def lock_job(session: Session, actor: Actor, job_id: uuid.UUID) -> dict[str, Any]:
@@ -359,7 +352,12 @@ def _set_status(session: Session, actor: Actor, job: dict[str, Any], to_id: uuid
             jobs.c.id == job["id"],
             jobs.c.job_status_id == job["job_status_id"],
         )
-        .values(job_status_id=to_id, modified_dateutc=utcnow(), row_version=jobs.c.row_version + 1, **changes)
+        .values(
+            job_status_id=to_id,
+            modified_dateutc=stamp(session, actor.tenant_id, "jobs", job["id"], UPDATED),
+            row_version=jobs.c.row_version + 1,
+            **changes,
+        )
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("The job's status changed meanwhile; read it again.", code="StatusChanged")

@@ -140,16 +140,20 @@ def string(
     *,
     required: bool = False,
     read_only: bool = False,
+    write_only: bool = False,
     doc: str | None = None,
 ) -> Any:
-    """A text column, ``""`` when unset. ``max_length=None`` means unbounded text."""
+    """A text column, ``""`` when unset. ``max_length=None`` means unbounded text.
+
+    ``write_only``: a secret (a webhook's signing key): accepted in bodies, never returned or queryable.
+    """
     column_type: sa.types.TypeEngine[str] = sa.String(max_length) if max_length else sa.Text()
     return mapped_column(
         column_type,
         nullable=False,
         default="",
         server_default="",
-        info=_info(doc, required=required, read_only=read_only),
+        info=_info(doc, required=required, read_only=read_only, write_only=write_only),
     )
 
 

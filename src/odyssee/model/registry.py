@@ -81,6 +81,8 @@ class Field:
     default_now: bool = False
     """A datetime that takes the server's clock when the client gives none."""
     doc: str = ""
+    write_only: bool = False
+    """A secret: accepted in bodies, never in a response, never in ``$filter``/``$orderby``/``$select``."""
     apart: bool = False
     """Bytes kept in the blob store, not in the table: never a SQL column of ``table``
     (no ``$filter``/``$orderby``); read for the rows that ask for it (domain/blobs.py)."""
@@ -176,6 +178,7 @@ def _field(column: sa.Column[Any]) -> Field:
         default=default,
         default_now=bool(info.get("default_now")),
         doc=info.get("doc", ""),
+        write_only=bool(info.get("write_only")),
     )
 
 

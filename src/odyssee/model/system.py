@@ -100,3 +100,41 @@ class Blob(Base):
     property: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
     size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+
+class ChangeClock(Base):
+    """The last change stamp handed out per tenant and table, in milliseconds since 1970 (domain/changes.py).
+
+    Taking a stamp updates this row, which holds its lock until the transaction ends: stamps of
+    one tenant's table are therefore unique and increase in commit order.
+    """
+
+    __tablename__ = "change_clock"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    last_ms: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+
+class ChangeEvent(Base):
+    """One committed change of one row: the outbox webhooks are delivered from, and the tombstones of
+    hard-deleted rows that delta readers see as ``@removed``. Written in the changing transaction."""
+
+    __tablename__ = "change_event"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    stamp: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True, doc="The row's new modified_dateutc.")
+    entity_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    event: Mapped[str] = mapped_column(sa.String(20), nullable=False, doc="created, updated or deleted.")
+
+
+class WebhookCursor(Base):
+    """How far a subscription's deliveries got in one table's change events (worker/webhooks.py)."""
+
+    __tablename__ = "webhook_cursor"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    last_stamp: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, doc="Events up to here were delivered.")

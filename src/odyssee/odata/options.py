@@ -25,7 +25,7 @@ SUPPORTED = frozenset(
 )
 NESTED = frozenset({"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$expand"})
 """The options allowed inside ``$expand=nav(…)``."""
-NOT_OFFERED = frozenset({"$search", "$compute", "$deltatoken", "$levels", "$index", "$schemaversion"})
+NOT_OFFERED = frozenset({"$search", "$compute", "$levels", "$index", "$schemaversion"})
 
 
 @dataclass(frozen=True)

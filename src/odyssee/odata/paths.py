@@ -94,10 +94,17 @@ def _property(spec: EntitySpec, name: str, option: str) -> Field:
     if found.apart:
         raise InvalidQuery(
             f"{spec.name}.{name} holds file bytes kept apart from the table; it cannot be used in {option}. "
-            f"Read it with $select={name} or the file download (docs/files.md).",
+            f"Read it with $select={name} or the file download (docs/approvals.md#files).",
             code="PropertyNotQueryable",
             target=option,
             details=[ErrorDetail("PropertyNotQueryable", f"'{name}' is stored apart", name)],
+        )
+    if found.write_only:
+        raise InvalidQuery(
+            f"{spec.name}.{name} is write-only (a secret); it cannot be used in {option}.",
+            code="PropertyNotQueryable",
+            target=option,
+            details=[ErrorDetail("PropertyNotQueryable", f"'{name}' is write-only", name)],
         )
     return found
 

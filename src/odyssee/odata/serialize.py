@@ -48,7 +48,7 @@ def encode_entity(spec: EntitySpec, row: Mapping[str, Any], options: QueryOption
     options = options or QueryOptions()
     body: dict[str, Any] = {"@odata.etag": etag(row[ROW_VERSION])}
     for f in output_fields(spec, options):
-        if f.apart and f.name not in row:
+        if f.write_only or (f.apart and f.name not in row):
             continue
         body[f.name] = encode_value(f, row[f.name])
     for item in options.expand:
@@ -117,3 +117,8 @@ def skip_link(collection_url: str, params: Mapping[str, str], *, skip: int, top:
         following["$top"] = str(top)
     following["$skip"] = str(skip)
     return f"{collection_url}?{urlencode(following, safe=_SAFE)}"
+
+
+def link(collection_url: str, params: Mapping[str, str]) -> str:
+    """A URL on the entity set with exactly ``params`` (a change-tracking next or delta link)."""
+    return f"{collection_url}?{urlencode(params, safe=_SAFE)}"

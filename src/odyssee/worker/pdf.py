@@ -22,7 +22,7 @@ from fpdf.fonts import FontFace
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from odyssee.domain import blobs
+from odyssee.domain import blobs, changes
 from odyssee.model.conventions import EMPTY_GUID, NULL_DATE, utcnow
 from odyssee.model.errors import NotFound
 from odyssee.model.registry import registry
@@ -291,5 +291,8 @@ def store(session: Session, tenant_id: int, approval: Approval, content: bytes) 
     )
     inserted = session.execute(insert.on_conflict_do_nothing().returning(t.c.id)).first()
     if inserted is not None:
+        moment = changes.stamp(session, tenant_id, "db_file", file_id(approval.id), changes.CREATED)
+        session.execute(sa.update(t).where(t.c.tenant_id == tenant_id, t.c.id == file_id(approval.id)).values(
+            modified_dateutc=moment))  # fmt: skip
         blobs.write(session, tenant_id, registry().by_table("db_file"), file_id(approval.id), {"file_content": content})
     return file_id(approval.id)

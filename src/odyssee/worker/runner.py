@@ -1,4 +1,5 @@
-"""The worker loop: claim a due task, run its handler, record the outcome; sleep briefly when idle.
+"""The worker loop: claim a due task, run its handler, record the outcome; send due webhook batches;
+sleep briefly when idle.
 
 Used three ways: ``odyssee worker`` (a process; SIGTERM/SIGINT finish the current task and
 exit), ``odyssee worker --once`` (drain what is due, then exit — tests and cron) and a thread
@@ -14,13 +15,16 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
+import httpx
+
 from odyssee.db.engine import Database
-from odyssee.worker import queue
+from odyssee.worker import queue, webhooks
 from odyssee.worker.tasks import HANDLERS
 
 log = logging.getLogger("odyssee.worker")
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2
+"""Idle wait between looks for work: bounds the delay from a commit to its webhook delivery."""
 LEASE_SECONDS = 300.0
 """Longer than any render; a killed worker's task is taken again after this."""
 
@@ -38,8 +42,26 @@ class Worker:
     backoff_seconds: float = queue.BACKOFF_BASE_SECONDS
     id: str = field(default_factory=worker_id)
     stop: threading.Event = field(default_factory=threading.Event)
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(follow_redirects=False))
+    """For webhook deliveries; one connection pool per worker."""
 
     def run_one(self) -> bool:
+        """Run one due task and send one due webhook batch; False when there was neither."""
+        ran = self.run_task()
+        try:
+            delivered = webhooks.deliver_one(
+                self.database,
+                self.id,
+                self.client,
+                base_seconds=self.backoff_seconds,
+                lease_seconds=min(self.lease_seconds, webhooks.LEASE_SECONDS),
+            )
+        except Exception:  # a delivery bug must not stop the queue; the lease lets it be retried
+            log.exception("webhook delivery failed")
+            delivered = False
+        return ran or delivered
+
+    def run_task(self) -> bool:
         """Claim and run one due task; False when none was due."""
         task = queue.claim(self.database, self.id, self.lease_seconds)
         if task is None:

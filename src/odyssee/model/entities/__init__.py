@@ -21,6 +21,7 @@ from odyssee.model.entities.organisation import (
 from odyssee.model.entities.people import User
 from odyssee.model.entities.projects import Project, ProjectStatus, ProjectType
 from odyssee.model.entities.tasks import Task, TaskPriority, TaskStatus, TaskType
+from odyssee.model.entities.webhooks import WebhookDelivery, WebhookSubscription
 from odyssee.model.entities.workflow import JobDispatchLog, JobStatusHistory
 
 __all__ = [
@@ -50,4 +51,6 @@ __all__ = [
     "TaskStatus",
     "TaskType",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -1,0 +1,122 @@
+"""Change stamps: ``modified_dateutc`` values that a poller can trust (docs/change-feed.md).
+
+The seed's export recipe polls ``modified_dateutc gt <last value>`` and saves the last value
+after each row. That loses rows when (a) two rows share a value and the client stops between
+them, or (b) a transaction commits a value older than one a poller already read. So every
+write takes its stamp here, and a stamp is
+
+* **unique and increasing per tenant and table**: the ``change_clock`` row of (tenant, table)
+  hands out ``max(last + 1 ms, now)``;
+* **in commit order**: taking a stamp updates that clock row, whose lock is held until the
+  transaction ends. A second writer of the same tenant's table waits at its stamp until the
+  first commits, then gets a larger one. So when a poller can read a row with stamp S, every
+  stamp below S of that table is already committed (or was rolled back and never existed).
+
+Other tenants and other tables never wait. The same statement works on SQLite, whose single
+writer makes commit order trivial, and on PostgreSQL with any number of API processes.
+
+Each stamp also writes a ``change_event`` row in the same transaction: the outbox webhooks are
+delivered from, and the tombstone a hard delete leaves for delta readers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from odyssee.model.conventions import utcnow
+from odyssee.model.system import ChangeClock, ChangeEvent
+
+CREATED = "created"
+UPDATED = "updated"
+DELETED = "deleted"
+EVENTS = (CREATED, UPDATED, DELETED)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def stamps(session: Session, tenant_id: int, table: str, entity_ids: Sequence[uuid.UUID], event: str) -> list[datetime]:
+    """One stamp per entity, consecutive, for rows of ``table`` this transaction writes; records the events."""
+    count = len(entity_ids)
+    if count == 0:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    larger = sa.func.greatest if dialect == "postgresql" else sa.func.max
+    start = to_ms(utcnow())
+    statement = (
+        insert(ChangeClock)
+        .values(tenant_id=tenant_id, table_name=table, last_ms=start + count - 1)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "table_name"],
+            set_={"last_ms": larger(ChangeClock.last_ms + count, start + count - 1)},
+        )
+        .returning(ChangeClock.last_ms)
+    )
+    last = int(session.execute(statement).scalar_one())
+    moments = [from_ms(ms) for ms in range(last - count + 1, last + 1)]
+    session.execute(
+        sa.insert(ChangeEvent),
+        [
+            {"tenant_id": tenant_id, "table_name": table, "stamp": moment, "entity_id": entity_id, "event": event}
+            for entity_id, moment in zip(entity_ids, moments, strict=True)
+        ],
+    )
+    return moments
+
+
+def stamp(session: Session, tenant_id: int, table: str, entity_id: uuid.UUID, event: str) -> datetime:
+    """The ``modified_dateutc`` for one row this transaction writes (see the module docstring)."""
+    return stamps(session, tenant_id, table, [entity_id], event)[0]
+
+
+def high_water(session: Session, tenant_id: int, table: str) -> datetime | None:
+    """The largest committed stamp of a tenant's table, or None if it never changed.
+
+    Commit order makes this a safe delta start: nothing at or below it can still appear.
+    """
+    found: datetime | None = session.execute(
+        sa.select(sa.func.max(ChangeEvent.stamp)).where(
+            ChangeEvent.tenant_id == tenant_id, ChangeEvent.table_name == table
+        )
+    ).scalar()
+    return found
+
+
+def update_rows(
+    session: Session,
+    tenant_id: int,
+    table: sa.Table,
+    where: Sequence[sa.ColumnElement[bool]],
+    values: dict[str, object],
+) -> int:
+    """``UPDATE table SET values WHERE where`` for one tenant, each row with its own stamp; returns the count.
+
+    A single multi-row UPDATE would give every row the same ``modified_dateutc``, which a
+    poller saving its watermark between two of them would lose.
+    """
+    ids = list(
+        session.execute(
+            sa.select(table.c.id).where(table.c.tenant_id == tenant_id, *where).order_by(table.c.id)
+        ).scalars()
+    )
+    for entity_id, moment in zip(ids, stamps(session, tenant_id, table.name, ids, UPDATED), strict=True):
+        session.execute(
+            sa.update(table)
+            .where(table.c.tenant_id == tenant_id, table.c.id == entity_id)
+            .values(values | {"modified_dateutc": moment, "row_version": table.c.row_version + 1})
+        )
+    return len(ids)
