@@ -20,7 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "domain": {"model", "odata", "db", "domain"},
     "api": {"model", "odata", "db", "domain", "api", "settings"},
     "worker": {"model", "odata", "db", "domain", "worker", "settings"},
-    "cli": {"model", "odata", "db", "domain", "api", "worker", "cli", "settings"},
+    "sync": {"sync", "client"},
+    "cli": {"model", "odata", "db", "domain", "api", "worker", "sync", "client", "cli", "settings"},
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -139,6 +141,56 @@ def worker_command(
         else:
             typer.echo(f"worker {runner.id} polling; stop with SIGTERM or Ctrl-C")
             runner.run()
+
+
+def _seconds(text: str) -> float:
+    """``5s``, ``2m``, ``1h`` or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a duration like 5s, 2m or 1h") from None
+
+
+@app.command("sync")
+def sync_command(
+    config: Annotated[Path | None, typer.Option(help="The TOML configuration (docs/integration.md).")] = None,
+    once: Annotated[bool, typer.Option("--once", help="One run (push, then pull), then exit.")] = False,
+    every: Annotated[str, typer.Option(help="Time between runs when looping: 5s, 1m …")] = "5s",
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Create a demo ERP in ./erp-demo (if missing) and sync it with `serve --demo`."),
+    ] = False,
+) -> None:
+    """Link an ERP database to the server: push ERP rows, pull approvals, parts, time and PDFs."""
+    import logging
+    import signal
+    import threading
+
+    from odyssee.sync import agent, demo as demo_erp
+    from odyssee.sync.config import ConfigError, load
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if demo:
+        config = demo_erp.create(Path("erp-demo"))
+        typer.echo(f"demo ERP and configuration in {config.parent}/ (edit erp.db, watch the API)")
+    if config is None:
+        raise _fail("give --config FILE (or --demo)")
+    try:
+        settings = load(config)
+    except ConfigError as error:
+        raise _fail(f"{config}: {error}") from None
+    if once:
+        report = agent.run_once(settings, show_progress=True)
+        typer.echo(report.summary())
+        if report.errors:
+            raise typer.Exit(1)
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    typer.echo(f"syncing every {every}; stop with SIGTERM or Ctrl-C")
+    agent.run_every(settings, _seconds(every), stop, show_progress=True)
 
 
 @queue_app.command("status")
