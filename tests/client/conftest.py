@@ -1,4 +1,4 @@
-"""A Client logged in as a fresh tenant's API user, on the real app in-process."""
+"""A Client logged in as the ``tenant`` fixture's API user, on the real app in-process."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from odyssee.client import Client
-from odyssee.db.engine import Database
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant
 
 USERNAME, PASSWORD = "api@example.com", "secret-pw"
 """The API login make_tenant creates in every tenant."""
-
-
-@pytest.fixture
-def tenant(database: Database, app_client: TestClient) -> Tenant:
-    return make_tenant(database, app_client)
 
 
 @pytest.fixture
