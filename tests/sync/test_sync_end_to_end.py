@@ -7,6 +7,7 @@ moments and started again.
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import socket
@@ -31,6 +32,9 @@ IN_PROGRESS_PATH = (  # Open → To be Planned → Planned → In Progress
     "10f456d2-000e-48ea-93d7-e016107b7a98",
     "f79e58ee-ee04-4590-bcb1-49e8bd551659",
 )
+
+
+NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 
 
 def _port() -> int:
@@ -76,10 +80,13 @@ def stack(database: Database, database_url: str) -> Iterator[tuple[str, dict[str
             process.wait(timeout=20)
 
 
-def _sync_once(config: Path) -> str:
-    done = subprocess.run(_odyssee("sync", "--config", str(config), "--once"), capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+def _sync_once(config: Path, *extra: str) -> str:
+    done = subprocess.run(_odyssee("sync", "--config", str(config), "--once", *extra), capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    if "--json-logs" in extra:  # structured logs: every stderr line is one JSON object
+        records = [json.loads(line) for line in done.stderr.splitlines()]
+        assert any(r["logger"] == "odyssee.sync" and r["message"].startswith("sync run:") for r in records)
     return done.stdout
 
 
@@ -135,15 +142,15 @@ def test_the_round_trip_survives_kills(stack: tuple[str, dict[str, str]], tmp_pa
         assert project["company_id"] == companies["ERP-C100"]["id"]
 
         # unchanged rows are not sent again: no write reaches the server
-        second = _sync_once(config)
+        second = _sync_once(config, "--json-logs")
         for entity in ("Company", "Project", "Article", "User"):
             assert _counts(second, f"push {entity}")["sent"] == 0, second
         again = api.get(f"/Company({companies['ERP-C100']['id']})").json()
         assert again["modified_dateutc"] == companies["ERP-C100"]["modified_dateutc"]
 
         # an ERP update is pushed, once
-        _touch(erp, "UPDATE customers SET name = 'Brasserie du Parc SA', "
-                    "last_modification = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE customer_no = 'ERP-C100'")  # fmt: skip
+        _touch(erp, f"UPDATE customers SET name = 'Brasserie du Parc SA', last_modification = {NOW} "
+                    "WHERE customer_no = 'ERP-C100'")  # fmt: skip
         assert _counts(_sync_once(config), "push Company")["sent"] == 1
         assert api.get(f"/Company({companies['ERP-C100']['id']})").json()["name"] == "Brasserie du Parc SA"
 
@@ -157,8 +164,8 @@ def test_the_round_trip_survives_kills(stack: tuple[str, dict[str, str]], tmp_pa
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             time.sleep(rng.uniform(0.3, 2.0))
             approvals.append(_complete_a_job(api, project["id"], user, article, f"{round_ + 2}"))
-            _touch(erp, f"UPDATE articles SET price = {40 + round_}, "
-                        "last_modification = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE article_no = 'ERP-A901'")  # fmt: skip
+            _touch(erp, f"UPDATE articles SET price = {40 + round_}, last_modification = {NOW} "
+                        "WHERE article_no = 'ERP-A901'")  # fmt: skip
             time.sleep(rng.uniform(0.0, 1.0))
             agent.send_signal(signal.SIGKILL)
             agent.wait(timeout=10)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -161,16 +160,22 @@ def sync_command(
         bool,
         typer.Option("--demo", help="Create a demo ERP in ./erp-demo (if missing) and sync it with `serve --demo`."),
     ] = False,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="One JSON object per log line.")] = False,
 ) -> None:
     """Link an ERP database to the server: push ERP rows, pull approvals, parts, time and PDFs."""
     import logging
     import signal
     import threading
 
-    from odyssee.sync import agent, demo as demo_erp
+    from odyssee.sync import agent
+    from odyssee.sync import demo as demo_erp
     from odyssee.sync.config import ConfigError, load
+    from odyssee.sync.logs import JsonFormatter
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    handler = logging.StreamHandler()
+    plain = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+    handler.setFormatter(JsonFormatter() if json_logs else plain)
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     if demo:
         config = demo_erp.create(Path("erp-demo"))
         typer.echo(f"demo ERP and configuration in {config.parent}/ (edit erp.db, watch the API)")

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from odyssee.client import Client
 from odyssee.sync.config import Config
@@ -56,7 +56,7 @@ def run_once(config: Config, *, show_progress: bool = False) -> RunReport:
                 for mapping in config.push:
                     task = bar.add_task(f"push {mapping.entity}", total=None, visible=False)
 
-                    def advance(done: int, total: int, task: int = task) -> None:
+                    def advance(done: int, total: int, task: TaskID = task) -> None:
                         bar.update(task, completed=done, total=total, visible=total >= PROGRESS_FROM)
 
                     report.pushes.append(push(erp, client, state, mapping, advance))

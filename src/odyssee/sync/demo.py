@@ -7,6 +7,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from odyssee.sync.config import Pull
+from odyssee.sync.pull import ensure_tables
+
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS customers (
         customer_no TEXT PRIMARY KEY, name TEXT NOT NULL, city TEXT NOT NULL DEFAULT '',
@@ -22,7 +25,7 @@ SCHEMA = [
         last_name TEXT NOT NULL, email TEXT NOT NULL DEFAULT '', last_modification TEXT NOT NULL)""",
 ]
 
-ROWS = {
+ROWS: dict[str, list[dict[str, object]]] = {
     "customers": [
         {"customer_no": "ERP-C100", "name": "Brasserie du Parc", "city": "Namur", "email": "info@parc.example"},
         {"customer_no": "ERP-C101", "name": "Clinique Saint-Luc", "city": "Liège", "email": ""},
@@ -112,6 +115,7 @@ def create(
                 columns = ", ".join([*row, "last_modification"])
                 values = ", ".join([*(f":{name}" for name in row), NOW])
                 connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"), row)
+    ensure_tables(engine, Pull())  # where approvals, parts, time (and the PDFs' names) will land
     engine.dispose()
     config = folder / "sync.toml"
     if not config.exists():

@@ -162,8 +162,6 @@ def _fetch_pdfs(
         temporary.write_bytes(files.content(found["id"]))
         os.replace(temporary, target)
         with erp.begin() as connection:
-            connection.execute(
-                sa.update(approvals).where(approvals.c.approval_id == approval_id).values(pdf_file=name)
-            )
+            connection.execute(sa.update(approvals).where(approvals.c.approval_id == approval_id).values(pdf_file=name))
         state.done_pdf(approval_id)
         report.pdfs += 1
