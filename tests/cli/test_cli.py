@@ -55,14 +55,14 @@ def test_serve_demo_answers_the_documented_curl(tmp_path: Path) -> None:
     try:
         url = f"http://127.0.0.1:{port}/api/Company"
         headers = {"Authorization": "Basic QVBJVXNlcjoxMjM0NTZAVEVTVEFQSQ=="}
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # bounded; generous for a loaded 2-core CI machine
         while True:
             try:
                 response = httpx.get(url, headers=headers, timeout=2)
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
-                assert time.monotonic() < deadline, "server did not start within 30 s"
+                assert time.monotonic() < deadline, "server did not start within 90 s"
                 time.sleep(0.2)
         assert response.status_code == 200
         body = response.json()
@@ -120,7 +120,7 @@ def test_serve_on_sqlite_runs_the_worker_in_process(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "odyssee", "serve", "--port", str(port), "--database-url", url]
     server = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # bounded; generous for a loaded 2-core CI machine
         while True:
             status = runner.invoke(app, ["queue", "status", "--database-url", url]).output
             if "failed   1" in status:

@@ -88,7 +88,7 @@ def test_a_worker_killed_mid_render_leaves_a_task_another_worker_finishes_once(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while _tasks(database)[0]["status"] != "running":
             assert time.monotonic() < deadline, "the worker never claimed the task"
             time.sleep(0.1)

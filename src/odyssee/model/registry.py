@@ -113,9 +113,13 @@ class Navigation:
     """The name of the navigation property going back."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EntitySpec:
-    """One entity set: its controller name, table and fields in declaration order."""
+    """One entity set: its controller name, table and fields in declaration order.
+
+    Compared and hashed by identity (``eq=False``): specs are built once, and hashing one by value
+    would hash every field and column on each ``by_name`` lookup — a hot path on every request.
+    """
 
     name: str
     """The controller (entity set) name used in URLs and ``@odata.context``: ``Company``, ``Jobs``."""

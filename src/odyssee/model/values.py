@@ -59,5 +59,7 @@ def parse_datetime(text: str) -> datetime:
 
 def format_datetime(value: datetime) -> str:
     """The wire form: UTC with exactly three fraction digits and ``Z``."""
-    value = value.astimezone(UTC) if value.tzinfo else value
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(UTC)
+    # isoformat is C code; strftime-style formatting was the slowest step of encoding a row
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
