@@ -3,9 +3,41 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 DEFAULT_DATABASE_URL = "sqlite:///./odyssee.db"
+N = TypeVar("N", int, float)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A token bucket's shape: ``per_second`` tokens flow in, at most ``burst`` are held.
+
+    A request costs one token (a ``$batch`` one per operation). ``per_second == 0`` disables the
+    limit. Written ``RATE[,BURST]`` in the environment, e.g. ``ODYSSEE_RATE_USER=50,500``; the
+    burst defaults to the rate (one second's worth).
+    """
+
+    per_second: float
+    burst: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_second > 0 and self.burst > 0
+
+    @classmethod
+    def parse(cls, text: str, name: str) -> Rate:
+        rate_text, _, burst_text = text.partition(",")
+        try:
+            per_second = float(rate_text)
+            burst = int(burst_text) if burst_text.strip() else max(int(per_second), 1)
+        except ValueError:
+            raise ValueError(f"{name} must read 'RATE[,BURST]' (e.g. '50,500'), got '{text}'.") from None
+        if per_second < 0 or burst < 0:
+            raise ValueError(f"{name} must not be negative, got '{text}'.")
+        return cls(per_second, burst)
 
 
 @dataclass(frozen=True)
@@ -14,9 +46,24 @@ class Settings:
     page_size: int = 20
     """Odyssee's server page size (reference.md §2.8)."""
     max_page_size: int = 5000
-    """The ceiling for ``Prefer: odata.maxpagesize``."""
+    """The ceiling for ``Prefer: odata.maxpagesize`` (and for the page a large ``$top`` asks for)."""
     max_body_bytes: int = 16 * 1024 * 1024
     """Larger request bodies get 413. Files travel base64-encoded inside JSON, hence the room."""
+    rate_user: Rate = Rate(1000, 5000)
+    """Per (tenant, login) token bucket (``ODYSSEE_RATE_USER``). High on purpose: a guard against
+    runaway loops, never met by a normal integration, the benchmarks or the tests (docs/limits.md)."""
+    rate_tenant: Rate = Rate(2000, 10000)
+    """Per tenant token bucket, shared by all its logins (``ODYSSEE_RATE_TENANT``)."""
+    login_failures: int = 10
+    """Failed logins per (domain, username) within ``login_window_seconds`` before further attempts
+    get 429 (``ODYSSEE_LOGIN_FAILURES``; 0 disables)."""
+    login_failures_per_ip: int = 100
+    """The same per client address, so one host cannot spray many user names (``ODYSSEE_LOGIN_FAILURES_IP``)."""
+    login_window_seconds: float = 300.0
+    """The window the failures are counted in, and the longest lockout (``ODYSSEE_LOGIN_WINDOW``)."""
+    statement_timeout_ms: int = 30000
+    """An API request's SQL statement running longer is cancelled: 503 ``QueryTimeout``
+    (``ODYSSEE_STATEMENT_TIMEOUT_MS``; 0 disables)."""
     debug_hold: bool = False
     """Test-only (``ODYSSEE_DEBUG_HOLD=1``): a write carrying ``X-Odyssee-Debug-Hold: <seconds>`` keeps
     its transaction open that long before committing, so the change-feed soak test can hold
@@ -24,7 +71,33 @@ class Settings:
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
+        env = os.environ
+        defaults = cls()
         return cls(
-            database_url=database_url or os.environ.get("ODYSSEE_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            debug_hold=os.environ.get("ODYSSEE_DEBUG_HOLD") == "1",
+            database_url=database_url or env.get("ODYSSEE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            rate_user=_rate(env, "ODYSSEE_RATE_USER", defaults.rate_user),
+            rate_tenant=_rate(env, "ODYSSEE_RATE_TENANT", defaults.rate_tenant),
+            login_failures=_number(env, "ODYSSEE_LOGIN_FAILURES", defaults.login_failures, int),
+            login_failures_per_ip=_number(env, "ODYSSEE_LOGIN_FAILURES_IP", defaults.login_failures_per_ip, int),
+            login_window_seconds=_number(env, "ODYSSEE_LOGIN_WINDOW", defaults.login_window_seconds, float),
+            statement_timeout_ms=_number(env, "ODYSSEE_STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms, int),
+            debug_hold=env.get("ODYSSEE_DEBUG_HOLD") == "1",
         )
+
+
+def _rate(env: Mapping[str, str], name: str, default: Rate) -> Rate:
+    text = env.get(name, "").strip()
+    return Rate.parse(text, name) if text else default
+
+
+def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got '{text}'.") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got '{text}'.")
+    return value

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from odyssee import __version__
 from odyssee.api import errors, metadata, openapi, routes
 from odyssee.api.compression import CompressionMiddleware
+from odyssee.api.limits import RateLimiter, RateLimitHeaders
+from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
 from odyssee.settings import Settings
 
@@ -36,7 +38,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limiter = RateLimiter(settings.rate_user, settings.rate_tenant)
+    app.state.login_throttle = LoginThrottle(
+        settings.login_failures, settings.login_failures_per_ip, settings.login_window_seconds
+    )
     errors.install(app)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(CompressionMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(metadata.router, include_in_schema=False)  # before routes: /api/{entity_set} would match it
     app.include_router(routes.router, include_in_schema=False)

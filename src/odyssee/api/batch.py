@@ -391,7 +391,7 @@ def _run_single(run: _Run, part: Part) -> Outcome:
     call: Call | None = None
     try:
         call = run.call(part)
-        with run.database.transaction(write=call.writes) as session:
+        with run.database.transaction(write=call.writes, timeout_ms=run.settings.statement_timeout_ms) as session:
             reply = resources.handle(session, run.actor, call, run.settings)
     except _Failed as failed:
         reply = _failed_dependency(part, failed.dependency)
@@ -405,7 +405,7 @@ def _run_group(run: _Run, parts: list[Part]) -> list[Outcome]:
     """All of ``parts`` in one transaction; on any failure nothing of them remains."""
     outcomes: list[Outcome] = []
     try:
-        with run.database.transaction(write=True) as session:
+        with run.database.transaction(write=True, timeout_ms=run.settings.statement_timeout_ms) as session:
             for part in parts:
                 call: Call | None = None
                 try:
@@ -484,7 +484,9 @@ async def serve(
     database: Database,
     settings: Settings,
     check: Callable[[Any], Actor],
+    admit: Callable[[Actor, int], None],
 ) -> Response:
+    """Run a batch; it costs the rate limits one token per operation (at least one)."""
     content_type = request.headers.get("content-type", "")
     continue_on_error = "odata.continue-on-error" in prefer(request.headers)
     root = f"{request.base_url}api/"
@@ -492,7 +494,12 @@ async def serve(
     def unit() -> list[Outcome]:
         with database.transaction(write=False) as session:
             actor = check(session)
-        parts = _parts(content_type, body)
+        try:
+            parts = _parts(content_type, body)
+        except OdysseeError:
+            admit(actor, 1)
+            raise
+        admit(actor, len(parts))
         return execute(_Run(database, settings, root, actor), parts, continue_on_error=continue_on_error)
 
     outcomes = await run_in_threadpool(unit)

@@ -28,7 +28,9 @@ STATUS: dict[type[errors.OdysseeError], int] = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.UnknownReference: 422,
+    errors.TooManyRequests: 429,
     errors.NotImplementedFeature: 501,
+    errors.QueryTimeout: 503,
 }
 
 
@@ -44,6 +46,8 @@ def error_response(error: errors.OdysseeError, status: int | None = None) -> Res
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="odyssee", charset="UTF-8"'
+    if isinstance(error, errors.TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     return json_response({"error": error.as_dict()}, status=status, headers=headers)
 
 

@@ -103,6 +103,8 @@ def _paths(spec: EntitySpec) -> dict[str, Any]:
         "400": _error("Invalid input"),
         "401": _error("Not authenticated"),
         "404": _error("Not found"),
+        "429": _error("Too many requests or failed logins; see Retry-After (docs/limits.md)"),
+        "503": _error("A statement ran past the statement timeout; nothing changed"),
     }
     key = [
         {

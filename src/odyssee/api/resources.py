@@ -132,7 +132,7 @@ def page_size(call: Call, settings: Settings) -> tuple[int, dict[str, str]]:
     wanted = prefer(call.headers).get("odata.maxpagesize")
     if wanted is None:
         return settings.page_size, {}
-    if not wanted.isdigit() or int(wanted) < 1:
+    if not wanted.isascii() or not wanted.isdigit() or int(wanted) < 1:
         raise InvalidQuery(
             f"odata.maxpagesize must be a positive integer, got '{wanted}'.",
             code="InvalidPreference",

@@ -17,12 +17,15 @@ from starlette.responses import Response
 
 from odyssee.api import batch, resources
 from odyssee.api.auth import parse_basic
+from odyssee.api.limits import BUDGET_KEY, RateLimiter
 from odyssee.api.messages import Call
 from odyssee.api.negotiation import accepted_format, read_body
 from odyssee.api.responses import json_response, render
+from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
 from odyssee.domain.actor import Actor
 from odyssee.domain.tenants import authenticate
+from odyssee.model.errors import TooManyRequests, Unauthorized
 from odyssee.model.registry import registry
 from odyssee.settings import Settings
 
@@ -44,21 +47,56 @@ def service_root(request: Request) -> str:
 
 
 def authenticated(request: Request) -> Callable[[Any], Actor]:
-    """A function that checks the request's Basic credentials in a given session."""
+    """A function that checks the request's Basic credentials in a given session, throttling
+    failed logins (api/throttle.py) before the password is even looked at."""
     username, password, domain = parse_basic(request.headers.get("authorization"))
-    return lambda session: authenticate(session, username, password, domain)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    login = (domain.upper(), username.lower())
+    address = request.client.host if request.client else ""
+
+    def check(session: Any) -> Actor:
+        throttle.check(login, address)
+        try:
+            actor = authenticate(session, username, password, domain)
+        except Unauthorized:
+            throttle.failed(login, address)
+            raise
+        throttle.succeeded(login)
+        return actor
+
+    return check
+
+
+def admitter(request: Request) -> Callable[[Actor, int], None]:
+    """A function that charges an authenticated call's cost to the rate limits (api/limits.py) and
+    leaves the remaining budget for the ``RateLimit-*`` headers; 429 when the budget is spent."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+
+    def admit(actor: Actor, cost: int) -> None:
+        try:
+            budget = limiter.charge(actor, cost)
+        except TooManyRequests:
+            request.scope.setdefault("state", {})[BUDGET_KEY] = limiter.peek(actor)
+            raise
+        if budget is not None:
+            request.scope.setdefault("state", {})[BUDGET_KEY] = budget
+
+    return admit
 
 
 async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool) -> T:
-    """Authenticate, then do ``work(session, actor)`` in one transaction on a worker thread."""
+    """Authenticate and admit, then do ``work(session, actor)`` in one transaction on a worker thread."""
     check = authenticated(request)
+    admit = admitter(request)
     database = database_of(request)
+    timeout = settings_of(request).statement_timeout_ms
     hold = _debug_hold(request) if write else 0.0
 
     def unit() -> T:
         with database.transaction(write=False) as session:
             actor = check(session)
-        with database.transaction(write=write) as session:
+        admit(actor, 1)
+        with database.transaction(write=write, timeout_ms=timeout) as session:
             result = work(session, actor)
             if hold:
                 time.sleep(hold)
@@ -104,7 +142,9 @@ async def service_document(request: Request) -> Response:
 @router.post("/api/$batch")
 async def batch_request(request: Request) -> Response:
     body = await read_body(request, settings_of(request).max_body_bytes)
-    return await batch.serve(request, body, database_of(request), settings_of(request), authenticated(request))
+    return await batch.serve(
+        request, body, database_of(request), settings_of(request), authenticated(request), admitter(request)
+    )
 
 
 @router.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -7,11 +7,20 @@ deadlock when both try to upgrade a read lock. ``case_sensitive_like`` makes ``c
 ``startswith`` case-sensitive, as OData and PostgreSQL are. SQLite's ``lower``/``upper`` only fold
 ASCII, so ``$filter``'s ``tolower``/``toupper`` call Unicode-aware ``odyssee_lower``/``odyssee_upper``
 registered here, which fold one character at a time like PostgreSQL's.
+
+Statement timeouts (``transaction(timeout_ms=…)``, the API's ``ODYSSEE_STATEMENT_TIMEOUT_MS``):
+PostgreSQL gets ``SET LOCAL statement_timeout`` at the start of the transaction, so the server
+cancels a statement that runs (or waits for a lock) longer. SQLite has no such setting; a
+progress handler, called every few thousand VM steps, interrupts a statement past its deadline,
+and the busy timeout (how long a writer waits for the write lock) takes the same value. Either
+way the transaction is rolled back and :class:`~odyssee.model.errors.QueryTimeout` is raised, so
+a slow query answers 503 instead of holding a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,7 +28,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from odyssee.model.errors import QueryTimeout
+
 WRITE_OPTION = "odyssee_write"
+TIMEOUT_OPTION = "odyssee_timeout_ms"
+SQLITE_BUSY_TIMEOUT_MS = 30000
+"""How long a SQLite writer waits for the write lock when no statement timeout applies."""
+PROGRESS_STEPS = 10000
+"""SQLite VM instructions between two deadline checks: well under a millisecond of work."""
+_TIMEOUT = "odyssee_timeout_ms"
+_DEADLINE = "odyssee_deadline"
+_PG_QUERY_CANCELED = "57014"
 
 
 def normalise_url(url: str) -> str:
@@ -42,6 +61,16 @@ def _fold(method: str) -> Any:
     return fold
 
 
+def _interrupter(info: dict[Any, Any]) -> Callable[[], int]:
+    """A SQLite progress handler: non-zero (interrupt) once the running statement is past its deadline."""
+
+    def check() -> int:
+        deadline = info.get(_DEADLINE)
+        return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+    return check
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +78,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
@@ -58,8 +87,38 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        timeout = int(options.get(TIMEOUT_OPTION) or 0)
+        info = connection.info  # lives as long as the DBAPI connection: set things only when they change
+        if info.get(_TIMEOUT, 0) != timeout:
+            info[_TIMEOUT] = timeout
+            info[_DEADLINE] = None
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={timeout or SQLITE_BUSY_TIMEOUT_MS}")
+            dbapi_connection = connection.connection.dbapi_connection
+            assert dbapi_connection is not None
+            dbapi_connection.set_progress_handler(_interrupter(info) if timeout else None, PROGRESS_STEPS)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(connection: sa.Connection, *_args: Any) -> None:
+        timeout = connection.info.get(_TIMEOUT)
+        if timeout:
+            connection.info[_DEADLINE] = time.monotonic() + timeout / 1000
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        timeout = int(connection.get_execution_options().get(TIMEOUT_OPTION) or 0)
+        if timeout:
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout}")
+
+
+def _timed_out(error: sa.exc.OperationalError) -> bool:
+    """Whether the database gave up on a statement because of our timeout (not any other failure)."""
+    if getattr(error.orig, "sqlstate", None) == _PG_QUERY_CANCELED:
+        return True
+    return str(error.orig) in ("interrupted", "database is locked")
 
 
 def make_engine(url: str) -> Engine:
@@ -68,13 +127,15 @@ def make_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
         connect_args={"options": "-c timezone=UTC"},
     )
+    _configure_postgresql(engine)
+    return engine
 
 
 class Database:
@@ -83,20 +144,43 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
-        self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._binds: dict[tuple[bool, int], Engine] = {}
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def _bind(self, write: bool, timeout_ms: int) -> Engine:
+        """The engine with this transaction kind's options; a handful of variants, made once each."""
+        key = (write, timeout_ms)
+        bind = self._binds.get(key)
+        if bind is None:
+            bind = self._binds[key] = self.engine.execution_options(**{WRITE_OPTION: write, TIMEOUT_OPTION: timeout_ms})
+        return bind
+
     @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back on any exception."""
-        with (
-            Session(self._writer if write else self.engine, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
+    def transaction(self, *, write: bool, timeout_ms: int = 0) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back on any exception.
+
+        With ``timeout_ms`` any statement running longer is cancelled and the block raises
+        :class:`~odyssee.model.errors.QueryTimeout` (the transaction rolled back).
+        """
+        try:
+            with (
+                Session(self._bind(write, timeout_ms), expire_on_commit=False) as session,
+                session.begin(),
+            ):
+                yield session
+        except sa.exc.OperationalError as error:
+            if timeout_ms and _timed_out(error):
+                seconds = f"{timeout_ms / 1000:g}"
+                raise QueryTimeout(
+                    f"The query took longer than {seconds} s (the statement timeout) and was cancelled; "
+                    "nothing changed. Narrow the $filter, or ask for smaller pages ($top, "
+                    "Prefer: odata.maxpagesize).",
+                    code="QueryTimeout",
+                ) from error
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()

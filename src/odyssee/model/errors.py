@@ -93,3 +93,21 @@ class UnknownReference(OdysseeError):
 
 class NotImplementedFeature(OdysseeError):
     """A valid OData feature that this server does not offer (yet); never silently ignored."""
+
+
+@dataclass
+class TooManyRequests(OdysseeError):
+    """The caller spent its request budget (rate limit) or failed to log in too often (throttle).
+
+    ``retry_after`` is the number of seconds until trying again can succeed.
+    """
+
+    retry_after: int = 1
+
+
+class QueryTimeout(OdysseeError):
+    """The database cancelled a statement that ran longer than the statement timeout.
+
+    The transaction was rolled back: nothing changed, so trying again is safe (but a narrower
+    query is what helps).
+    """

@@ -89,10 +89,16 @@ def split_top_level(text: str, separator: str) -> list[str]:
     return parts
 
 
+MAX_COUNT = 2**31 - 1
+"""``$top``/``$skip`` values above this are taken as this: "everything" / "past every row" on any
+real table, and small enough for every engine's LIMIT, OFFSET and window comparisons."""
+
+
 def non_negative(name: str, text: str) -> int:
-    if not text.strip().isdigit():
+    digits = text.strip()
+    if not digits.isascii() or not digits.isdigit():
         raise _error(name, f"{name} must be a non-negative integer, got '{text}'.")
-    return int(text)
+    return min(int(digits), MAX_COUNT)
 
 
 def _select(spec: EntitySpec, text: str) -> tuple[Field, ...] | None:
