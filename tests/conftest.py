@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield str(path)
 
 
-@pytest.fixture
-def database_url(template: str, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def fresh_database_url(template: str, directory: Path) -> Iterator[str]:
+    """A new database copied from the migrated template (a file in ``directory`` on SQLite), dropped afterwards."""
     if PG_URL:
         admin = sa.create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
         name = f"odyssee_t_{os.getpid()}_{next(_counter)}"
@@ -81,9 +83,15 @@ def database_url(template: str, tmp_path: Path) -> Iterator[str]:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
     else:
-        path = tmp_path / "odyssee.db"
+        path = directory / "odyssee.db"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def database_url(template: str, tmp_path: Path) -> Iterator[str]:
+    with fresh_database_url(template, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -73,12 +73,41 @@ def _embedded_forms(spec: EntitySpec) -> dict[str, Any]:
     return forms
 
 
+_ANNOTATIONS: dict[str, Any] = {
+    "@odata.context": {"type": "string", "readOnly": True, "description": "The $metadata URL of this response."},
+    "@odata.etag": {"type": "string", "readOnly": True, "description": "The row version, for If-Match."},
+}
+"""The control information every entity a response carries has (serialize.encode_entity, entity)."""
+
+
 def entity_schema(spec: EntitySpec) -> dict[str, Any]:
+    """The entity as it is written and as a single-entity response returns it."""
     return {
         "type": "object",
         "description": spec.options.description,
-        "properties": {f.name: _property(f) for f in spec.fields} | _embedded_forms(spec),
+        "properties": _ANNOTATIONS | {f.name: _property(f) for f in spec.fields} | _embedded_forms(spec),
         "required": [f.name for f in spec.fields if f.required and not f.references],
+        "additionalProperties": False,
+    }
+
+
+def projection_schema(spec: EntitySpec) -> dict[str, Any]:
+    """The entity as a collection returns it: only the ``$select``-ed properties (so none is required),
+    plus the ``$expand``-ed navigations and their ``nav@odata.count`` annotations."""
+    navigations: dict[str, Any] = {}
+    for navigation in spec.navigations:
+        ref = {"$ref": f"#/components/schemas/{registry().by_table(navigation.target).name}Projection"}
+        navigations[navigation.name] = (
+            {"type": "array", "items": ref} if navigation.many else {"anyOf": [ref, {"type": "null"}]}
+        )
+        if navigation.many:
+            navigations[f"{navigation.name}@odata.count"] = {"type": "integer", "minimum": 0}
+    return {
+        "type": "object",
+        "description": f"A {spec.name} in a collection: the $select-ed properties and $expand-ed navigations.",
+        "properties": {"@odata.etag": _ANNOTATIONS["@odata.etag"]}
+        | {f.name: _property(f) for f in spec.fields if not f.write_only}
+        | navigations,
         "additionalProperties": False,
     }
 
@@ -102,9 +131,19 @@ def _paths(spec: EntitySpec) -> dict[str, Any]:
     errors = {
         "400": _error("Invalid input"),
         "401": _error("Not authenticated"),
+        "403": _error("Not allowed for this login"),
         "404": _error("Not found"),
+        "406": _error("The Accept header names no format we produce"),
+        "415": _error("A Content-Type or Content-Encoding we do not read"),
         "429": _error("Too many requests or failed logins; see Retry-After (docs/limits.md)"),
+        "501": _error("A valid OData feature this server does not offer"),
         "503": _error("A statement ran past the statement timeout; nothing changed"),
+    }
+    write_errors = {
+        "409": _error("Conflict"),
+        "412": _error("If-Match does not match the current row"),
+        "413": _error("Request body too large"),
+        "422": _error("Unknown foreign key"),
     }
     key = [
         {
@@ -127,9 +166,13 @@ def _paths(spec: EntitySpec) -> dict[str, Any]:
     list_schema = {
         "type": "object",
         "properties": {
-            "value": {"type": "array", "items": ref},
-            "@odata.nextLink": {"type": "string"},
+            "@odata.context": {"type": "string"},
+            "@odata.count": {"type": "integer", "minimum": 0, "description": "With $count=true."},
+            "value": {"type": "array", "items": {"$ref": f"#/components/schemas/{spec.name}Projection"}},
+            "@odata.nextLink": {"type": "string", "description": "The next page, while there is one."},
         },
+        "required": ["@odata.context", "value"],
+        "additionalProperties": False,
     }
     writes: dict[str, Any] = (
         {}
@@ -145,8 +188,7 @@ def _paths(spec: EntitySpec) -> dict[str, Any]:
                         "content": {"application/json": {"schema": ref}},
                     },
                     **errors,
-                    "409": _error("Conflict"),
-                    "422": _error("Unknown foreign key"),
+                    **write_errors,
                 },
             }
         }
@@ -182,8 +224,7 @@ def _paths(spec: EntitySpec) -> dict[str, Any]:
             "responses": {
                 **one,
                 **errors,
-                "409": _error("Conflict"),
-                "422": _error("Unknown foreign key"),
+                **write_errors,
             },
         }
         item["delete"] = {
@@ -194,6 +235,7 @@ def _paths(spec: EntitySpec) -> dict[str, Any]:
                 **errors,
                 "405": _error("Not deletable"),
                 "409": _error("Still referenced"),
+                "412": _error("If-Match does not match the current row"),
             },
         }
     return {f"/api/{spec.name}": collection, f"/api/{spec.name}({{id}})": item}
@@ -201,6 +243,7 @@ def _paths(spec: EntitySpec) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {spec.name: entity_schema(spec) for spec in registry()}
+    schemas |= {f"{spec.name}Projection": projection_schema(spec) for spec in registry()}
     schemas["ODataError"] = {
         "type": "object",
         "properties": {

@@ -42,6 +42,8 @@ def _string(field: Field, value: Any) -> str:
         raise _InvalidValueError("InvalidType", f"expected a string, got {_json_type(value)}")
     if field.max_length is not None and len(value) > field.max_length:
         raise _InvalidValueError("TooLong", f"is {len(value)} characters long; the maximum is {field.max_length}")
+    if "\x00" in value:
+        raise _InvalidValueError("InvalidCharacter", "contains a NUL character, which text cannot hold (PostgreSQL)")
     return value
 
 

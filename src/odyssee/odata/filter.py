@@ -131,6 +131,8 @@ class Scope:
 def _literal_value(node: ast._Node) -> tuple[T, Any]:
     """A literal on its own, typed by its own syntax."""
     if isinstance(node, ast.String):
+        if "\x00" in node.val:
+            raise ValueError("a string literal cannot contain a NUL character")
         return T.STRING, node.val
     if isinstance(node, ast.Boolean):
         return T.BOOLEAN, node.py_val
@@ -412,8 +414,18 @@ class _Binder:
         return Typed(_two_valued([left, *items], clause), T.BOOLEAN, "an in comparison")
 
     def _bind_BoolOp(self, node: ast.BoolOp) -> Typed:
+        """A chain ``a and b and c …`` is bound as one flat AND: a filter listing thousands of
+        alternatives must not nest thousands of Python calls deep."""
         combine = sa.and_ if isinstance(node.op, ast.And) else sa.or_
-        return Typed(combine(self.condition(node.left), self.condition(node.right)), T.BOOLEAN, "a condition")
+        operands: list[ast._Node] = []
+        stack: list[ast._Node] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.BoolOp) and type(current.op) is type(node.op):
+                stack += (current.right, current.left)
+            else:
+                operands.append(current)
+        return Typed(combine(*(self.condition(operand) for operand in operands)), T.BOOLEAN, "a condition")
 
     def _bind_UnaryOp(self, node: ast.UnaryOp) -> Typed:
         if isinstance(node.op, ast.Not):

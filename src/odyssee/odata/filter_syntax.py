@@ -13,6 +13,11 @@ override rules in place, its parser cannot be subclassed):
 * ``not(x)`` without a blank is accepted as ``not (x)``;
 * ``has`` is recognised only to refuse it with a clear message (there are no enumerations).
 
+One grammar action is replaced (:func:`_property_path`): odata-query crashes on a lambda whose
+owner has three or more segments (``j/company/jobs/any(…)``). A parsed tree deeper than
+:data:`MAX_DEPTH` is refused, so that binding and SQL compilation (both recursive) stay far from
+Python's recursion limit; a long chain of one operator (``a or b or c …``) counts as one level.
+
 The token stream gets one repair before parsing: ``x in ('a')`` (a one-item list, valid OData)
 is given the trailing comma odata-query's grammar needs. Every token value the lexer creates is
 remembered with its character position, so the binder can name positions in its errors too.
@@ -21,6 +26,7 @@ remembered with its character position, so the binder can name positions in its 
 # ruff: noqa: F821, N802, RUF012  # SLY's lexer DSL: ``_``/``before`` are injected, rules are named like tokens
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -121,6 +127,81 @@ class _Lexer(ODataLexer):
         *namespace, name = text.split(".")
         t.value = ast.Identifier(name, tuple(namespace))
         return t
+
+
+MAX_DEPTH = 40
+"""Nesting levels a ``$filter`` may have; real filters use a handful."""
+MAX_CONDITIONS = 500
+"""``and``/``or`` operators a ``$filter`` may have: SQLite nests a chain of them one level per
+operator and refuses expressions deeper than 1000. A list of values belongs in ``in (…)``."""
+
+
+def _prepend(head: ast._Node, path: ast._Node) -> ast._Node:
+    """``head/path`` for a path that is an identifier or a chain of attributes: ``a`` + ``b/c`` → ``a/b/c``."""
+    names: list[str] = []
+    while isinstance(path, ast.Attribute):
+        names.append(path.attr)
+        path = path.owner
+    if not isinstance(path, ast.Identifier):
+        raise oq.ParsingException(None)
+    names.append(path.name)
+    result = head
+    for name in reversed(names):
+        result = ast.Attribute(result, name)
+    return result
+
+
+_original_property_path = None
+
+
+def _property_path(parser: Any, p: Any) -> Any:
+    """odata-query's ``entity_navigation_property single_navigation_expr`` action, fixed for a lambda
+    owner that is itself a path (its version reads ``owner.name`` and raises AttributeError)."""
+    if isinstance(p[1], ast.CollectionLambda):
+        return ast.CollectionLambda(_prepend(p[0], p[1].owner), p[1].operator, p[1].lambda_)
+    return _original_property_path(parser, p)  # type: ignore[misc]
+
+
+for _production in ODataParser._grammar.Productions:
+    if str(_production) == "property_path_expr -> entity_navigation_property single_navigation_expr":
+        _original_property_path, _production.func = _production.func, _property_path
+
+
+def _children(node: ast._Node) -> Iterator[ast._Node]:
+    for item in dataclasses.fields(node):
+        value = getattr(node, item.name)
+        for child in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(child, ast._Node):
+                yield child
+
+
+def _check_depth(tree: ast._Node) -> None:
+    """Refuse a tree nested deeper than :data:`MAX_DEPTH` or with more than :data:`MAX_CONDITIONS`
+    and/or operators, without recursing (a chain of one boolean operator, which the binder flattens,
+    is one level)."""
+    stack: list[tuple[ast._Node, int]] = [(tree, 1)]
+    conditions = 0
+    while stack:
+        node, depth = stack.pop()
+        conditions += isinstance(node, ast.BoolOp)
+        if conditions > MAX_CONDITIONS:
+            raise InvalidQuery(
+                f"$filter combines more than {MAX_CONDITIONS} conditions with and/or; "
+                "use 'in' for a list of values (e.g. id2 in (1, 2, 3)).",
+                code="FilterTooComplex",
+                target="$filter",
+            )
+        if depth > MAX_DEPTH:
+            raise InvalidQuery(
+                f"$filter is nested more than {MAX_DEPTH} levels deep; simplify it.",
+                code="FilterTooComplex",
+                target="$filter",
+            )
+        for child in _children(node):
+            same_chain = (
+                isinstance(node, ast.BoolOp) and isinstance(child, ast.BoolOp) and type(child.op) is type(node.op)
+            )
+            stack.append((child, depth if same_chain else depth + 1))
 
 
 @dataclass(frozen=True)
@@ -259,6 +340,7 @@ def parse_filter(text: str) -> Parsed:
         raise InvalidQuery(f"Invalid $filter: {error}", code="InvalidFilter", target="$filter") from None
     if tree is None:
         raise syntax_error(text, 0, "the expression is empty")
+    _check_depth(tree)
     return Parsed(text, tree, positions, tuple(tokens))
 
 
