@@ -139,3 +139,16 @@ def test_retry_after_parsing() -> None:
     past = email.utils.formatdate(time.time() - 60, usegmt=True)
     assert retry_after(httpx.Response(503, headers={"Retry-After": past})) == 0.0
     assert RetryPolicy(backoff=10, max_backoff=3).delay(5, None) == 3
+
+
+def test_a_query_timeout_is_not_retried() -> None:
+    """503 QueryTimeout (docs/limits.md): the same query would time out again; the caller hears at once."""
+
+    def timeout(_request: httpx.Request) -> httpx.Response:
+        body = {"error": {"code": "QueryTimeout", "message": "took longer than 30 s", "target": None, "details": []}}
+        return httpx.Response(503, json=body)
+
+    stub = Stub(timeout, _ok)
+    with pytest.raises(ServerError, match="QueryTimeout"):
+        stub.client.set("Company").list()
+    assert len(stub.requests) == 1 and stub.sleeps == []

@@ -203,6 +203,14 @@ def retry_after(response: httpx.Response) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        code = orjson.loads(response.content)["error"]["code"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return code if isinstance(code, str) else None
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """At most ``retries`` more attempts; waits ``backoff·2ⁿ`` plus up to 10% jitter, or the
@@ -212,9 +220,11 @@ class RetryPolicy:
     backoff: float = 0.5
     max_backoff: float = 30.0
 
-    def retry_status(self, call: Call, attempt: int, status: int) -> bool:
+    def retry_status(self, call: Call, attempt: int, status: int, response: httpx.Response | None = None) -> bool:
         if attempt >= self.retries:
             return False
+        if status == 503 and response is not None and _error_code(response) == "QueryTimeout":
+            return False  # the same query would time out again: say so now (docs/limits.md)
         if status in NOT_PROCESSED:
             return True
         return call.safe_to_replay and (status in RETRY_STATUSES or status == 500)

@@ -94,7 +94,7 @@ class AsyncClient:
                     raise
                 delay = policy.delay(attempt, None)
             else:
-                if not policy.retry_status(call, attempt, response.status_code):
+                if not policy.retry_status(call, attempt, response.status_code, response):
                     return response, attempt
                 delay = policy.delay(attempt, response)
                 await response.aclose()

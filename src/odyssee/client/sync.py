@@ -98,7 +98,7 @@ class Client:
                     raise
                 delay = policy.delay(attempt, None)
             else:
-                if not policy.retry_status(call, attempt, response.status_code):
+                if not policy.retry_status(call, attempt, response.status_code, response):
                     return response, attempt
                 delay = policy.delay(attempt, response)
                 response.close()
