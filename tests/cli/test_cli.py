@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 
 import httpx
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from odyssee.cli.main import app
+from tests.conftest import basic
 
 runner = CliRunner()
 
@@ -131,3 +133,46 @@ def test_serve_on_sqlite_runs_the_worker_in_process(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _login_status(client: TestClient, username: str, password: str, domain: str) -> int:
+    return client.get("/api/Company", headers=basic(username, password, domain)).status_code
+
+
+def test_user_revoke_takes_effect_on_the_next_request(database_url: str, app_client: TestClient) -> None:
+    env = {"ODYSSEE_DATABASE_URL": database_url}
+    assert runner.invoke(app, ["tenant", "create", "ACME"], env=env).exit_code == 0
+    created = runner.invoke(app, ["user", "create", "ACME", "erp", "--password", "pw-erp-1", "--api"], env=env)
+    assert created.exit_code == 0, created.output
+    assert _login_status(app_client, "erp", "pw-erp-1", "ACME") == 200  # now in the verification cache
+    revoked = runner.invoke(app, ["user", "revoke", "acme", "ERP"], env=env)
+    assert revoked.exit_code == 0 and "user erp@acme revoked" in revoked.output, revoked.output
+    assert _login_status(app_client, "erp", "pw-erp-1", "ACME") == 401
+    rotated = runner.invoke(app, ["user", "rotate-password", "ACME", "erp", "--password", "pw-erp-2"], env=env)
+    assert rotated.exit_code == 0, rotated.output
+    assert _login_status(app_client, "erp", "pw-erp-2", "ACME") == 401, "a new password does not undo a revocation"
+    unknown = runner.invoke(app, ["user", "revoke", "ACME", "nobody"], env=env)
+    assert unknown.exit_code == 1 and "no user 'nobody'" in unknown.output
+
+
+def test_user_rotate_password_generates_one_and_the_old_stops_working(
+    database_url: str, app_client: TestClient
+) -> None:
+    env = {"ODYSSEE_DATABASE_URL": database_url}
+    assert runner.invoke(app, ["tenant", "create", "ACME"], env=env).exit_code == 0
+    created = runner.invoke(app, ["user", "create", "ACME", "erp", "--password", "old-pw-1", "--api"], env=env)
+    assert created.exit_code == 0, created.output
+    assert _login_status(app_client, "erp", "old-pw-1", "ACME") == 200
+    rotated = runner.invoke(app, ["user", "rotate-password", "ACME", "erp"], env=env)
+    assert rotated.exit_code == 0, rotated.output
+    new_password = rotated.output.split("(shown only now): ")[1].strip()
+    assert len(new_password) >= 24 and rotated.output.count(new_password) == 1
+    assert _login_status(app_client, "erp", "old-pw-1", "ACME") == 401
+    assert _login_status(app_client, "erp", new_password, "ACME") == 200
+    chosen = runner.invoke(app, ["user", "rotate-password", "ACME", "erp", "--password", "chosen-pw"], env=env)
+    assert chosen.exit_code == 0 and "chosen-pw" not in chosen.output
+    assert _login_status(app_client, "erp", new_password, "ACME") == 401
+    assert _login_status(app_client, "erp", "chosen-pw", "ACME") == 200
+    short = runner.invoke(app, ["user", "rotate-password", "ACME", "erp", "--password", "x"], env=env)
+    assert short.exit_code == 1 and "at least 4 characters" in short.output
+    assert _login_status(app_client, "erp", "chosen-pw", "ACME") == 200, "a refused rotation changes nothing"

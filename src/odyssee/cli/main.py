@@ -1,4 +1,4 @@
-"""``odyssee serve | worker | queue status | db upgrade | tenant create | user create``."""
+"""``odyssee serve | worker | queue status | db upgrade | tenant create | user create | revoke | rotate-password``."""
 
 from __future__ import annotations
 
@@ -259,6 +259,47 @@ def user_create(
             raise _fail(error.message) from None
     kind = "API user" if api else "user"
     typer.echo(f"{kind} {username}@{domain} created")
+
+
+@user_app.command("revoke")
+def user_revoke(domain: str, username: str, database_url: DatabaseUrl = None) -> None:
+    """Switch off login USERNAME of DOMAIN: its next request gets 401, in every server process."""
+    from odyssee.domain.tenants import revoke_credential
+
+    with _opened(database_url) as database:
+        try:
+            with database.transaction(write=True) as session:
+                credential = revoke_credential(session, domain, username)
+                name = credential.username
+        except OdysseeError as error:
+            raise _fail(error.message) from None
+    typer.echo(f"user {name}@{domain} revoked")
+
+
+@user_app.command("rotate-password")
+def user_rotate_password(
+    domain: str,
+    username: str,
+    password: Annotated[
+        str | None,
+        typer.Option(help="The new password; without it a strong one is generated and printed once."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give login USERNAME of DOMAIN a new password; the old one stops working at once."""
+    from odyssee.domain.tenants import generate_password, rotate_password
+
+    new_password = password if password is not None else generate_password()
+    with _opened(database_url) as database:
+        try:
+            with database.transaction(write=True) as session:
+                credential = rotate_password(session, domain, username, new_password)
+                name = credential.username
+        except OdysseeError as error:
+            raise _fail(error.message) from None
+    typer.echo(f"password of {name}@{domain} changed")
+    if password is None:
+        typer.echo(f"new password (shown only now): {new_password}")
 
 
 def main() -> None:

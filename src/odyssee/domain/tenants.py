@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 
 import sqlalchemy as sa
@@ -78,8 +79,7 @@ def create_credential(session: Session, domain: str, username: str, password: st
             "A username must be 1-255 characters and cannot contain ':'.",
             code="InvalidUsername",
         )
-    if len(password) < 4:
-        raise InvalidInput("A password must be at least 4 characters long.", code="InvalidPassword")
+    _check_password(password)
     exists = session.execute(
         sa.select(Credential.id).where(
             Credential.tenant_id == tenant.id,
@@ -97,6 +97,49 @@ def create_credential(session: Session, domain: str, username: str, password: st
         user_id=None if api else _technician(session, tenant.id, username),
     )
     session.add(credential)
+    session.flush()
+    return credential
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 4:
+        raise InvalidInput("A password must be at least 4 characters long.", code="InvalidPassword")
+
+
+def find_credential(session: Session, domain: str, username: str) -> Credential:
+    """The login ``username`` of ``domain`` (both case-insensitive), locked for update; 404 when absent."""
+    credential = session.execute(
+        sa.select(Credential)
+        .join(Tenant, Tenant.id == Credential.tenant_id)
+        .where(Tenant.domain_key == domain.upper(), Credential.username_key == username.lower())
+        .with_for_update()
+    ).scalar_one_or_none()
+    if credential is None:
+        raise NotFound(f"There is no user '{username}' in domain '{domain}'.", code="UnknownUser")
+    return credential
+
+
+def revoke_credential(session: Session, domain: str, username: str) -> Credential:
+    """Switch a login off. It takes effect on the very next request, in every server process:
+    :func:`authenticate` reads ``disabled`` from the database on every request, before it looks
+    at the cache of verified passwords (domain/passwords.py)."""
+    credential = find_credential(session, domain, username)
+    credential.disabled = True
+    session.flush()
+    return credential
+
+
+def generate_password() -> str:
+    """A strong password for an integration: 192 random bits, URL-safe (no ':' or '@')."""
+    return secrets.token_urlsafe(24)
+
+
+def rotate_password(session: Session, domain: str, username: str, password: str) -> Credential:
+    """Give a login a new password. The old one stops working on the next request: the cache of
+    verified passwords is keyed by the stored hash, which changes here. A revoked login stays revoked."""
+    _check_password(password)
+    credential = find_credential(session, domain, username)
+    credential.password_hash = hash_password(password)
     session.flush()
     return credential
 

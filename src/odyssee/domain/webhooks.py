@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from odyssee.domain.actor import Actor
 from odyssee.domain.changes import DELETED, EVENTS, high_water, stamps, update_rows
 from odyssee.model.conventions import NULL_DATE
-from odyssee.model.errors import ErrorDetail, InvalidInput
+from odyssee.model.errors import ErrorDetail, InvalidInput, NotFound
 from odyssee.model.registry import EntitySpec, registry
 from odyssee.model.system import WebhookCursor
 
@@ -112,7 +112,9 @@ def replay(session: Session, actor: Actor, subscription_id: uuid.UUID, since: da
     table = registry().by_table("webhook_subscription").table
     row = session.execute(
         sa.select(table).where(table.c.tenant_id == actor.tenant_id, table.c.id == subscription_id).with_for_update()
-    ).mappings().one()  # fmt: skip
+    ).mappings().first()  # fmt: skip
+    if row is None:
+        raise NotFound(f"There is no WebhookSubscription with id {subscription_id}.", code="NotFound")
     session.execute(
         sa.delete(WebhookCursor).where(
             WebhookCursor.tenant_id == actor.tenant_id, WebhookCursor.subscription_id == subscription_id

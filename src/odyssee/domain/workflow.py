@@ -377,7 +377,7 @@ def assign(session: Session, actor: Actor, job_id: uuid.UUID, users: Sequence[uu
     )
     missing = [str(u) for u in users if u not in known]
     if missing:
-        raise InvalidInput(f"No User with id {', '.join(missing)}.", code="UnknownReference", target="user_ids")
+        raise UnknownReference(f"No User with id {', '.join(missing)}.", code="UnknownReference", target="user_ids")
     move(session, actor, job_id, "WORKSHOP" if workshop else "DISPATCHED", changes={"user_id": users[0]}, users=users)
 
 
@@ -405,6 +405,9 @@ def to_virtual_status(session: Session, actor: Actor, job_id: uuid.UUID, status_
     parent = session.execute(
         sa.select(table.c.parent_id).where(table.c.tenant_id == actor.tenant_id, table.c.id == status_id)
     ).scalar()
+    if parent is None:  # no such status in this tenant: an unknown reference, like any other foreign key
+        raise UnknownReference(f"There is no job status {status_id}.", code="UnknownReference",
+                               target="target_job_status_id")  # fmt: skip
     if parent != STATUS_ID["COMPLETED"]:
         raise InvalidInput(f"{status_id} is not a virtual status under Completed.", code="NotVirtual",
                            target="target_job_status_id")  # fmt: skip
