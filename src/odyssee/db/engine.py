@@ -122,6 +122,14 @@ def _timed_out(error: sa.exc.OperationalError) -> bool:
     return str(error.orig) in ("interrupted", "database is locked")
 
 
+def _timeout(timeout_ms: int) -> QueryTimeout:
+    return QueryTimeout(
+        f"The query took longer than {timeout_ms / 1000:g} s (the statement timeout) and was cancelled; "
+        "nothing changed. Narrow the $filter, or ask for smaller pages ($top, Prefer: odata.maxpagesize).",
+        code="QueryTimeout",
+    )
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
@@ -180,13 +188,7 @@ class Database:
                 yield session
         except sa.exc.OperationalError as error:
             if timeout_ms and _timed_out(error):
-                seconds = f"{timeout_ms / 1000:g}"
-                raise QueryTimeout(
-                    f"The query took longer than {seconds} s (the statement timeout) and was cancelled; "
-                    "nothing changed. Narrow the $filter, or ask for smaller pages ($top, "
-                    "Prefer: odata.maxpagesize).",
-                    code="QueryTimeout",
-                ) from error
+                raise _timeout(timeout_ms) from error
             raise
 
     @contextmanager
@@ -194,12 +196,8 @@ class Database:
         if not write or self._writer is None:
             yield
             return
-        waited = (timeout_ms or SQLITE_BUSY_TIMEOUT_MS) / 1000
-        if not self._writer.acquire(timeout=waited):
-            raise QueryTimeout(
-                f"The database stayed busy with other writes for {waited:g} s; nothing changed. Try again.",
-                code="QueryTimeout",
-            )
+        if not self._writer.acquire(timeout=(timeout_ms or SQLITE_BUSY_TIMEOUT_MS) / 1000):
+            raise _timeout(timeout_ms or SQLITE_BUSY_TIMEOUT_MS)
         try:
             yield
         finally:
