@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
@@ -36,6 +37,26 @@ from tests.factories import Factory
 
 PG_URL = os.environ.get("ODYSSEE_TEST_DATABASE_URL")
 _counter = itertools.count()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now (for servers a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(url: str, headers: dict[str, str], *, seconds: float = 60) -> None:
+    """Poll ``url`` until it answers 200; fail the test after ``seconds`` (bounded, loopback only)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not answer within {seconds:g} s"
+        time.sleep(0.2)
 
 
 def basic(username: str, password: str, domain: str) -> dict[str, str]:
@@ -169,9 +190,7 @@ def live(database: Database) -> Iterator[tuple[str, dict[str, str]]]:
     with database.transaction(write=True) as session:
         create_tenant(session, "RACE")
         create_credential(session, "RACE", "api", "pw-race", api=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(
         create_app(Settings(database_url=database.url), database), host="127.0.0.1", port=port, log_level="warning"
     )

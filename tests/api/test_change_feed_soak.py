@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ import pytest
 
 from odyssee.db.engine import Database
 from odyssee.domain.tenants import create_credential, create_tenant
-from tests.conftest import basic
+from tests.conftest import basic, free_port, wait_until_serving
 
 SECONDS = float(os.environ.get("ODYSSEE_SOAK_SECONDS", "6"))
 WRITERS = 4
@@ -67,12 +66,6 @@ print(json.dumps({"done": done, "errors": errors}))
 """
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def servers(database: Database, database_url: str) -> Iterator[tuple[list[str], dict[str, str]]]:
     """Two ``odyssee serve`` processes over the same database (several API processes, as in production)."""
@@ -81,7 +74,7 @@ def servers(database: Database, database_url: str) -> Iterator[tuple[list[str], 
         create_credential(session, "SOAK", "api", "pw-soak", api=True)
     auth = basic("api", "pw-soak", "SOAK")
     env = {**os.environ, "ODYSSEE_DEBUG_HOLD": "1"}
-    ports = [_port(), _port()]
+    ports = [free_port(), free_port()]
     processes = [
         subprocess.Popen(
             [
@@ -105,16 +98,8 @@ def servers(database: Database, database_url: str) -> Iterator[tuple[list[str], 
     ]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 60
         for base in bases:
-            while True:
-                try:
-                    if httpx.get(f"{base}/api/JobType", headers=auth, timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "servers did not start"
-                time.sleep(0.2)
+            wait_until_serving(f"{base}/api/JobType", auth)
         yield bases, auth
     finally:
         for process in processes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from odyssee.cli.main import app
-from tests.conftest import basic
+from tests.conftest import basic, free_port
 
 runner = CliRunner()
 
@@ -43,14 +42,8 @@ def test_bad_arguments_exit_non_zero(tmp_path: Path) -> None:
     assert fresh.exit_code == 0 and "revision 0007" in fresh.output
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_serve_demo_answers_the_documented_curl(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ODYSSEE_DATABASE_URL": f"sqlite:///{tmp_path / 'odyssee.db'}"}
     command = [sys.executable, "-m", "odyssee", "serve", "--demo", "--port", str(port), "--log-level", "warning"]
     server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -118,7 +111,7 @@ def test_serve_on_sqlite_runs_the_worker_in_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'odyssee.db'}"
     assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
     _enqueue_missing_approval(url)
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "odyssee", "serve", "--port", str(port), "--database-url", url]
     server = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ import sqlalchemy as sa
 from odyssee.db.engine import Database
 from odyssee.domain.tenants import create_credential, create_tenant
 from odyssee.sync import demo
-from tests.conftest import basic
+from tests.conftest import basic, free_port, wait_until_serving
 
 IN_PROGRESS_PATH = (  # Open → To be Planned → Planned → In Progress
     "497acff2-9ff6-4c94-85dd-daa0689553e2",
@@ -35,12 +34,6 @@ IN_PROGRESS_PATH = (  # Open → To be Planned → Planned → In Progress
 
 
 NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _odyssee(*args: str) -> list[str]:
@@ -53,7 +46,7 @@ def stack(database: Database, database_url: str) -> Iterator[tuple[str, dict[str
     with database.transaction(write=True) as session:
         create_tenant(session, "SYNC")
         create_credential(session, "SYNC", "erp", "pw-erp", api=True)
-    port = _port()
+    port = free_port()
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     server = subprocess.Popen(
         _odyssee("serve", "--port", str(port), "--database-url", database_url, "--no-worker", "--log-level", "warning"),
@@ -63,15 +56,7 @@ def stack(database: Database, database_url: str) -> Iterator[tuple[str, dict[str
     base = f"http://127.0.0.1:{port}"
     headers = basic("erp", "pw-erp", "SYNC")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/Company", headers=headers, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_until_serving(f"{base}/api/Company", headers)
         yield base, headers
     finally:
         for process in (server, worker):
