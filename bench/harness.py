@@ -18,7 +18,7 @@ AUTH = {"Authorization": "Basic QVBJVXNlcjoxMjM0NTZAVEVTVEFQSQ=="}
 """The demo tenant's API user (APIUser:123456@TESTAPI)."""
 
 
-def _port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -66,7 +66,7 @@ def run(
 @contextlib.contextmanager
 def demo_server(database_url: str) -> Iterator[str]:
     """``odyssee serve --demo`` on a free loopback port; yields its base URL, stops it on exit."""
-    port = _port()
+    port = free_port()
     env = {**os.environ, "ODYSSEE_DATABASE_URL": database_url}
     command = [sys.executable, "-m", "odyssee", "serve", "--demo", "--port", str(port), "--log-level", "warning"]
     with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) as server:

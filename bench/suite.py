@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from harness import AUTH
+from harness import AUTH, free_port
 from load import load
 
 from odyssee.db.engine import Database
@@ -46,12 +45,6 @@ class Figure:
     rps: float
     p50_ms: float
     p99_ms: float
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -140,7 +133,7 @@ def run_engine(database_url: str, scale: int, seconds: float, connections: int) 
     loaded = load(database_url, scale)
     facts = _facts(database_url)
     env = {**os.environ, "ODYSSEE_DATABASE_URL": database_url}
-    ours, floor = _port(), _port()
+    ours, floor = free_port(), free_port()
     api = f"http://127.0.0.1:{ours}/api"
     low = f"http://127.0.0.1:{floor}"
     serve = [sys.executable, "-m", "odyssee", "serve", "--port", str(ours), "--no-worker", "--log-level", "warning"]
