@@ -85,7 +85,7 @@ def admitter(request: Request) -> Callable[[Actor, int], None]:
 
 
 async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool) -> T:
-    """Authenticate and admit, then do ``work(session, actor)`` in one transaction on a worker thread."""
+    """Authenticate and admit, then do ``work(session, actor)``, all in one transaction on a worker thread."""
     check = authenticated(request)
     admit = admitter(request)
     database = database_of(request)
@@ -93,10 +93,10 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
     hold = _debug_hold(request) if write else 0.0
 
     def unit() -> T:
-        with database.transaction(write=False) as session:
-            actor = check(session)
-        admit(actor, 1)
+        # One transaction for the credentials and the work: a second one cost as much as a read.
         with database.transaction(write=write, timeout_ms=timeout) as session:
+            actor = check(session)
+            admit(actor, 1)
             result = work(session, actor)
             if hold:
                 time.sleep(hold)

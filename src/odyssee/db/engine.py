@@ -19,6 +19,7 @@ a slow query answers 503 instead of holding a worker thread.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -88,17 +89,23 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
+        # Straight to the driver: these run on every transaction, and SQLAlchemy's statement
+        # machinery (events, result set-up) cost several times what SQLite does for them.
         options = connection.get_execution_options()
         timeout = int(options.get(TIMEOUT_OPTION) or 0)
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
         info = connection.info  # lives as long as the DBAPI connection: set things only when they change
         if info.get(_TIMEOUT, 0) != timeout:
             info[_TIMEOUT] = timeout
             info[_DEADLINE] = None
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={timeout or SQLITE_BUSY_TIMEOUT_MS}")
-            dbapi_connection = connection.connection.dbapi_connection
-            assert dbapi_connection is not None
+            dbapi_connection.execute(f"PRAGMA busy_timeout={timeout or SQLITE_BUSY_TIMEOUT_MS}")
             dbapi_connection.set_progress_handler(_interrupter(info) if timeout else None, PROGRESS_STEPS)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN"
+        try:
+            dbapi_connection.execute(begin)
+        except sqlite3.OperationalError as error:  # "database is locked": as SQLAlchemy would raise it
+            raise sa.exc.OperationalError(begin, None, error) from error
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _on_execute(connection: sa.Connection, *_args: Any) -> None:

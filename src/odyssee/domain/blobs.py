@@ -91,13 +91,14 @@ def wanted(spec: EntitySpec, options: QueryOptions, *, single: bool) -> tuple[Fi
 
 
 def fill(session: Session, tenant_id: int, spec: EntitySpec, rows: Sequence[Row], fields: Sequence[Field]) -> None:
-    """Put the bytes of ``fields`` into ``rows`` (one query per field for all rows)."""
+    """Put the bytes of ``fields`` into ``rows`` (one query per field for all rows); rows come
+    from domain/reads.py, so their ids are text."""
     if not rows:
         return
     for f in fields:
-        found = STORE.get_many(session, tenant_id, spec.table_name, (row["id"] for row in rows), f.name)
+        found = STORE.get_many(session, tenant_id, spec.table_name, (uuid.UUID(row["id"]) for row in rows), f.name)
         for row in rows:
-            row[f.name] = found.get(row["id"], b"")
+            row[f.name] = found.get(uuid.UUID(row["id"]), b"")
 
 
 def split(spec: EntitySpec, row: Row) -> Row:

@@ -30,7 +30,7 @@ class Entry:
     stamp: datetime
     row: Row | None
     """The entity as it is now; None for a removal."""
-    removed_id: uuid.UUID | None = None
+    removed_id: uuid.UUID | str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,18 @@ def changes_after(
     return DeltaPage(entries[:limit], page.has_more or tombstones_more or len(entries) > limit)
 
 
-def _logically_deleted(session: Session, actor: Actor, spec: EntitySpec, rows: list[Row]) -> set[uuid.UUID]:
-    """The ids among ``rows`` whose ``sys_logical_delete`` is set (asked apart: ``$select`` may omit it)."""
+def _logically_deleted(session: Session, actor: Actor, spec: EntitySpec, rows: list[Row]) -> set[str]:
+    """The ids among ``rows`` (text, as domain/reads.py gives them) whose ``sys_logical_delete`` is
+    set (asked apart: ``$select`` may omit it)."""
     table = spec.table
     if "sys_logical_delete" not in table.c or not rows:
         return set()
     statement = sa.select(table.c.id).where(
-        table.c.tenant_id == actor.tenant_id, table.c.id.in_([row["id"] for row in rows]), table.c.sys_logical_delete
+        table.c.tenant_id == actor.tenant_id,
+        table.c.id.in_([uuid.UUID(row["id"]) for row in rows]),
+        table.c.sys_logical_delete,
     )
-    return set(session.execute(statement).scalars())
+    return {str(key) for key in session.execute(statement).scalars()}
 
 
 def _tombstones(

@@ -1,6 +1,8 @@
 """Reading entities: a page of a set, one entity, a count, and ``$expand`` — for every entity.
 
-Rows are dicts keyed by property name, holding database values (the api layer encodes them).
+Rows are dicts keyed by property name, holding database values (the api layer encodes them),
+except GUIDs and datetimes, which the database already formats as their wire text
+(odata/wire.py): ids and foreign keys in rows are strings.
 An expansion is stored in the parent row under the navigation's name: a row dict or None for
 a to-one navigation, a list for a to-many one. Each ``$expand`` level costs one query for all
 parent rows together, never one per row.
@@ -46,6 +48,12 @@ class Page:
     """The order-key values of the last row (``id`` last), for the next link's ``$skiptoken``."""
 
 
+def _rows(result: sa.Result[Any]) -> list[Row]:
+    """Plain dicts, one per row (quicker than going through RowMapping)."""
+    names = tuple(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]
+
+
 def count_of(name: str) -> str:
     return f"{name}@odata.count"
 
@@ -54,7 +62,7 @@ def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: Que
     """At most ``limit`` rows of the filtered, ordered set; one extra row tells if more exist."""
     options = restricted(spec, actor, options)
     statement = page_select(spec, actor.tenant_id, options, limit=limit + 1)
-    rows = [dict(row) for row in session.execute(statement).mappings()]
+    rows = _rows(session.execute(statement))
     has_more = len(rows) > limit
     rows = rows[:limit]
     count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
@@ -77,7 +85,8 @@ def get_entity(
     options: QueryOptions | None = None,
 ) -> Row:
     options = options or QueryOptions()
-    row = session.execute(entity_select(spec, actor.tenant_id, key, options)).mappings().first()
+    statement, parameters = entity_select(spec, actor.tenant_id, key, options)
+    row = session.execute(statement, parameters).mappings().first()
     if row is None:
         raise NotFound(f"There is no {spec.name} with id {key}.", code="NotFound")
     visible = row_filter(spec, actor)
@@ -105,7 +114,7 @@ def expand(session: Session, actor: Actor, spec: EntitySpec, rows: Sequence[Row]
 
 def _expand_one(session: Session, actor: Actor, rows: Sequence[Row], item: Expand) -> None:
     navigation, related = item.navigation, target(item.navigation)
-    keys = {row[navigation.foreign_key] for row in rows} - {EMPTY_GUID}
+    keys = {row[navigation.foreign_key] for row in rows} - {str(EMPTY_GUID)}
     found: dict[Any, Row] = {}
     if keys:
         statement = related_select(related, actor.tenant_id, restricted(related, actor, item.options), "id", keys)
@@ -134,12 +143,12 @@ def _expand_many(session: Session, actor: Actor, spec: EntitySpec, rows: Sequenc
         link = related.table.c[navigation.foreign_key]
         statement = (
             sa.select(link, sa.func.count())
-            .where(related.table.c.tenant_id == actor.tenant_id, link.in_(sorted(parents)))
+            .where(related.table.c.tenant_id == actor.tenant_id, link.in_(sorted(uuid.UUID(p) for p in parents)))
             .group_by(link)
         )
         if options.where is not None:
             statement = statement.where(options.where)
-        counts = {parent: int(number) for parent, number in session.execute(statement)}
+        counts = {str(parent): int(number) for parent, number in session.execute(statement)}
     for row in rows:
         row[navigation.name] = children.get(row["id"], [])
         if item.options.count:

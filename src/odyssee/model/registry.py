@@ -63,9 +63,10 @@ def _kind(column: sa.Column[Any]) -> Kind:
     raise TypeError(f"column {column} has a type the API cannot exchange: {column_type!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Field:
-    """One exposed property of an entity."""
+    """One exposed property of an entity. Compared and hashed by identity, like :class:`EntitySpec`:
+    fields are made once, and serialisation plans are cached per tuple of them (odata/serialize.py)."""
 
     name: str
     kind: Kind

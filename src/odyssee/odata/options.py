@@ -8,6 +8,7 @@ an unknown one a 400: never silently ignored.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,9 @@ class QueryOptions:
     apply: str | None = None
     """The raw ``$apply`` text; parsed by :mod:`odyssee.odata.apply` when present."""
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
+    statements: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """SQL built from these options, kept for the next request with the same query (odata/query.py).
+    Not copied by ``dataclasses.replace``: changed options start with none."""
 
 
 def _error(option: str, message: str, code: str = "InvalidQueryOption") -> InvalidQuery:
@@ -218,11 +222,24 @@ def fingerprint(params: Mapping[str, str]) -> str:
     return f"{params.get('$orderby', '')}|{params.get('$filter', '')}"
 
 
+PARSED_QUERIES = 512
+"""How many distinct queries keep their parsed options (and their SQL): pollers repeat theirs."""
+
+
 def parse_options(spec: EntitySpec, params: Mapping[str, str]) -> QueryOptions:
     """Validate every ``$`` option of a request on ``spec``.
 
     Parameters without ``$`` are custom query options and are ignored, as OData allows.
+    The same query on the same entity set gets the same options object back: integrations poll
+    with the same query over and over, and parsing ``$filter`` plus building the SELECT cost more
+    than running it. Options hold no tenant or user (odata/query.py binds those).
     """
-    check_names(params)
-    check_format(params)
-    return _parse(spec, params, depth=0)
+    return _parse_cached(spec, tuple(sorted(params.items())))
+
+
+@functools.lru_cache(maxsize=PARSED_QUERIES)
+def _parse_cached(spec: EntitySpec, params: tuple[tuple[str, str], ...]) -> QueryOptions:
+    query = dict(params)
+    check_names(query)
+    check_format(query)
+    return _parse(spec, query, depth=0)

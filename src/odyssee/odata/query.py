@@ -2,22 +2,31 @@
 
 Queries return mappings keyed by property name. Besides the selected properties they always
 carry ``id`` and ``row_version`` (for ETags and expansion), the foreign keys an ``$expand``
-needs, and the order keys ``_k0``, ``_k1``, … of the keyset ``$skiptoken``.
+needs, and the order keys ``_k0``, ``_k1``, … of the keyset ``$skiptoken``. GUIDs and datetimes
+of properties come back as their wire text (odata/wire.py); so do GUID order keys.
+
+The statements that do not depend on ``$filter`` or ``$orderby`` — one entity by id, the column
+list of a page — are built once per shape and reused with bound parameters: building a
+SELECT of forty columns cost more than running it.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
-from odyssee.model.registry import EntitySpec, Field
+from odyssee.model.registry import EntitySpec, Field, Kind
 from odyssee.odata import paging
 from odyssee.odata.options import QueryOptions
+from odyssee.odata.wire import guid_text, wire
 
 ROW_VERSION = "row_version"
+STATEMENTS_PER_QUERY = 16
+"""Statements kept per parsed query: one per tenant and page size that used it, in practice."""
 
 
 def tenant_rows(table: sa.FromClause, tenant_id: int) -> sa.ColumnElement[bool]:
@@ -46,13 +55,28 @@ def needed_columns(spec: EntitySpec, options: QueryOptions) -> list[str]:
     return names
 
 
-def _columns(spec: EntitySpec, options: QueryOptions, table: sa.FromClause) -> list[Any]:
-    """Stored-apart fields are not columns: domain/blobs.py reads them after the rows."""
-    wanted = [f for f in output_fields(spec, options) if not f.apart]
-    chosen = [table.c[f.name] for f in wanted]
-    present = {f.name for f in wanted}
-    chosen += [table.c[name] for name in dict.fromkeys(needed_columns(spec, options)) if name not in present]
-    return chosen
+def _shape(spec: EntitySpec, options: QueryOptions, *extra: str) -> tuple[str, ...]:
+    """The column names a read returns, in order. Stored-apart fields are not columns:
+    domain/blobs.py reads them after the rows."""
+    wanted = [f.name for f in output_fields(spec, options) if not f.apart]
+    present = set(wanted)
+    return (*wanted, *(name for name in dict.fromkeys((*needed_columns(spec, options), *extra)) if name not in present))
+
+
+@functools.cache
+def _stored(spec: EntitySpec, shape: tuple[str, ...]) -> tuple[Any, ...]:
+    """The table's columns as stored."""
+    return tuple(spec.table.c[name] for name in shape)
+
+
+def _wired(spec: EntitySpec, source: sa.FromClause, shape: tuple[str, ...]) -> list[Any]:
+    """The columns of ``source`` named ``shape``, GUIDs and datetimes in their wire form (odata/wire.py)."""
+    columns = []
+    for name in shape:
+        field = spec.field(name)
+        column = source.c[name]
+        columns.append(column if field is None else wire(field, column).label(name))
+    return columns
 
 
 def _ordered(statement: sa.Select[Any], keys: list[tuple[Any, bool, Field]]) -> sa.Select[Any]:
@@ -60,15 +84,49 @@ def _ordered(statement: sa.Select[Any], keys: list[tuple[Any, bool, Field]]) -> 
     return statement.order_by(*(expr.desc() if desc else expr.asc() for expr, desc, _ in keys))
 
 
+def _formatted(
+    spec: EntitySpec, shape: tuple[str, ...], statement: sa.Select[Any], keys: list[tuple[Any, bool, Field]]
+) -> sa.Select[Any]:
+    """``statement`` (stored columns, ordered, limited) wrapped in an outer query that puts its
+    rows in wire form, in the same order: only the rows returned are formatted. GUID order keys
+    are text too (a ``$skiptoken`` holds text anyway)."""
+    inner = statement.subquery("page")
+    ordering = [inner.c[f"_k{i}"] for i in range(len(keys))]
+    return sa.select(
+        *_wired(spec, inner, shape),
+        *(
+            (guid_text(column) if field.kind is Kind.GUID else column).label(column.name)
+            for column, (_, _, field) in zip(ordering, keys, strict=True)
+        ),
+    ).order_by(*(column.desc() if desc else column.asc() for column, (_, desc, _) in zip(ordering, keys, strict=True)))
+
+
+def _reused(options: QueryOptions, key: tuple[Any, ...], build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
+    """The statement ``build`` makes, kept on ``options`` for the next request with the same query
+    (odata/options.py): a statement object that is reused keeps SQLAlchemy's cache key and
+    compiled SQL, so a repeated poll costs only its execution."""
+    statement = options.statements.get(key)
+    if statement is None:
+        if len(options.statements) >= STATEMENTS_PER_QUERY:
+            options.statements.clear()
+        statement = options.statements[key] = build()
+    return statement
+
+
 def page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int) -> sa.Select[Any]:
     """One page: after the ``$skiptoken`` row if any, then ``$skip``, at most ``limit`` rows."""
-    statement = sa.select(*_columns(spec, options, spec.table)).where(tenant_rows(spec.table, tenant_id))
+    return _reused(options, ("page", tenant_id, limit), lambda: _page_select(spec, tenant_id, options, limit=limit))
+
+
+def _page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int) -> sa.Select[Any]:
+    shape = _shape(spec, options)
+    statement = sa.select(*_stored(spec, shape)).where(tenant_rows(spec.table, tenant_id))
     if options.where is not None:
         statement = statement.where(options.where)
     keys = order_keys(spec, options)
     if options.after is not None:
         statement = statement.where(paging.after(keys, options.after))
-    return _ordered(statement, keys).offset(options.skip).limit(limit)
+    return _formatted(spec, shape, _ordered(statement, keys).offset(options.skip).limit(limit), keys)
 
 
 def key_values(keys: list[tuple[Any, bool, Field]], row: dict[str, Any]) -> list[Any]:
@@ -76,15 +134,28 @@ def key_values(keys: list[tuple[Any, bool, Field]], row: dict[str, Any]) -> list
 
 
 def count_select(spec: EntitySpec, tenant_id: int, options: QueryOptions) -> sa.Select[Any]:
+    return _reused(options, ("count", tenant_id), lambda: _count_select(spec, tenant_id, options))
+
+
+def _count_select(spec: EntitySpec, tenant_id: int, options: QueryOptions) -> sa.Select[Any]:
     statement = sa.select(sa.func.count()).select_from(spec.table).where(tenant_rows(spec.table, tenant_id))
     if options.where is not None:
         statement = statement.where(options.where)
     return statement
 
 
-def entity_select(spec: EntitySpec, tenant_id: int, key: uuid.UUID, options: QueryOptions) -> sa.Select[Any]:
-    return sa.select(*_columns(spec, options, spec.table)).where(
-        tenant_rows(spec.table, tenant_id), spec.table.c.id == key
+def entity_select(
+    spec: EntitySpec, tenant_id: int, key: uuid.UUID, options: QueryOptions
+) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The statement and its parameters: one statement per (entity, shape), reused."""
+    return _entity_statement(spec, _shape(spec, options)), {"tenant_id": tenant_id, "key": key}
+
+
+@functools.cache
+def _entity_statement(spec: EntitySpec, shape: tuple[str, ...]) -> sa.Select[Any]:
+    table = spec.table
+    return sa.select(*_wired(spec, table, shape)).where(
+        table.c.tenant_id == sa.bindparam("tenant_id"), table.c.id == sa.bindparam("key", type_=table.c.id.type)
     )
 
 
@@ -95,24 +166,21 @@ def related_select(
     link_column: str,
     link_values: Iterable[Any],
 ) -> sa.Select[Any]:
-    """The rows of ``spec`` whose ``link_column`` is one of ``link_values`` — one query per
-    ``$expand`` level, however many parent rows there are.
+    """The rows of ``spec`` whose ``link_column`` is one of ``link_values`` (GUIDs or their text) —
+    one query per ``$expand`` level, however many parent rows there are.
 
     A nested ``$top``/``$skip`` applies per parent: rows are numbered within each parent by the
     nested order (``row_number() OVER (PARTITION BY link …)``) and filtered outside.
     """
     table = spec.table
     keys = order_keys(spec, options)
-    columns = _columns(spec, options, table)
-    if link_column not in {c.name for c in columns}:
-        columns.append(table.c[link_column])
-    statement = sa.select(*columns).where(
-        tenant_rows(table, tenant_id), table.c[link_column].in_(sorted(set(link_values)))
-    )
+    shape = _shape(spec, options, link_column)
+    links = sorted({value if isinstance(value, uuid.UUID) else uuid.UUID(value) for value in link_values})
+    statement = sa.select(*_stored(spec, shape)).where(tenant_rows(table, tenant_id), table.c[link_column].in_(links))
     if options.where is not None:
         statement = statement.where(options.where)
     if options.top is None and not options.skip:
-        return _ordered(statement, keys)
+        return _formatted(spec, shape, _ordered(statement, keys), keys)
     position = (
         sa.func.row_number()
         .over(
@@ -125,4 +193,5 @@ def related_select(
     bounded = sa.select(numbered).where(numbered.c._position > options.skip)
     if options.top is not None:
         bounded = bounded.where(numbered.c._position <= options.skip + options.top)
-    return bounded.order_by(numbered.c._position)
+    page = bounded.subquery("page")
+    return sa.select(*_wired(spec, page, shape)).order_by(page.c._position)

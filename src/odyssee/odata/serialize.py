@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +16,7 @@ from odyssee.odata.options import QueryOptions
 from odyssee.odata.paths import target
 from odyssee.odata.query import ROW_VERSION, output_fields
 
+_NO_OPTIONS = QueryOptions()
 _SAFE = "$',()/:"
 """Characters left readable in generated links."""
 
@@ -39,18 +42,52 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
+_ENTITY_ENCODERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.BINARY: _ENCODERS[Kind.BINARY],
+    Kind.DECIMAL: float,
+}
+"""Entity rows (domain/reads.py) carry GUIDs and datetimes as wire text already (odata/wire.py)."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to turn a row into the client's properties, made once per entity and ``$select``."""
+
+    names: tuple[str, ...]
+    """Properties sent as they are, in order."""
+    encoded: tuple[tuple[str, Callable[[Any], Any]], ...]
+    """Properties that need an encoder (bytes, decimals)."""
+    apart: frozenset[str]
+    """Stored-apart properties: present only when the read fetched them."""
+
+
+@functools.cache
+def _plan(fields: tuple[Field, ...]) -> _Plan:
+    sent = [f for f in fields if not f.write_only]
+    return _Plan(
+        names=tuple(f.name for f in sent if f.kind not in _ENTITY_ENCODERS and not f.apart),
+        encoded=tuple((f.name, _ENTITY_ENCODERS[f.kind]) for f in sent if f.kind in _ENTITY_ENCODERS),
+        apart=frozenset(f.name for f in sent if f.apart),
+    )
+
+
 def encode_entity(spec: EntitySpec, row: Mapping[str, Any], options: QueryOptions | None = None) -> dict[str, Any]:
-    """A row as the client sees it: ``@odata.etag``, the selected properties, then expansions.
+    """A row of domain/reads.py as the client sees it: ``@odata.etag``, the selected properties,
+    then expansions.
 
     A stored-apart property (file bytes) appears when the read fetched it: in a single entity,
     or in a collection whose ``$select`` names it (domain/blobs.py decides).
     """
-    options = options or QueryOptions()
-    body: dict[str, Any] = {"@odata.etag": etag(row[ROW_VERSION])}
-    for f in output_fields(spec, options):
-        if f.write_only or (f.apart and f.name not in row):
+    options = options or _NO_OPTIONS
+    plan = _plan(output_fields(spec, options))
+    body: dict[str, Any] = {"@odata.etag": f'W/"{row[ROW_VERSION]}"'}
+    for name in plan.names:
+        body[name] = row[name]
+    for name, encoder in plan.encoded:
+        if name in plan.apart and name not in row:
             continue
-        body[f.name] = encode_value(f, row[f.name])
+        value = row[name]
+        body[name] = None if value is None else encoder(value)
     for item in options.expand:
         name, related = item.navigation.name, target(item.navigation)
         value = row[name]

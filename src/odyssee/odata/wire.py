@@ -1,0 +1,116 @@
+"""SQL that returns GUIDs and datetimes already in their wire form (``docs/formats.md``).
+
+Reading an entity page used to turn every GUID column into a ``uuid.UUID`` and every datetime
+into a ``datetime`` (SQLAlchemy's result processing), only for the serializer to turn them back
+into strings: with a dozen GUID and date columns per row that was most of the cost of a page
+(bench/suite.py). The database formats them instead, in C, and the row holds the string the
+client receives:
+
+* GUID — lower-case ``8-4-4-4-12`` hex. PostgreSQL's ``uuid::text`` is exactly that.
+* datetime — UTC with exactly three fraction digits and ``Z``, as :func:`~odyssee.model.values.format_datetime`:
+  PostgreSQL's ``to_char`` of the UTC time.
+
+SQLite stores both as text already (32 hex digits; ``YYYY-MM-DD hh:mm:ss.ffffff``), and its SQL
+string functions cost more per value than slicing the stored text in Python (measured), so
+there the column is read as it is stored and reshaped by the result type. Both give NULL for NULL.
+
+PostgreSQL evaluates the select list before a sort: formatting must apply to the rows a page
+returns, not to every row the sort sees, so odata/query.py formats in an outer query around
+the ordered, limited one. ``tests/odata/test_wire.py`` checks them against the Python formatting
+on both engines, for the edge values (year 1, the null date, the last millisecond of a day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from odyssee.model.registry import Field, Kind
+from odyssee.model.values import format_datetime
+
+
+def _dashed(hex_digits: str | None) -> str | None:
+    h = hex_digits
+    return None if h is None else f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _instant(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if len(text) == 26:  # what SQLAlchemy writes: YYYY-MM-DD hh:mm:ss.ffffff, at millisecond precision here
+        return f"{text[:10]}T{text[11:23]}Z"
+    return format_datetime(datetime.fromisoformat(text))
+
+
+class _WireText(sa.types.TypeDecorator[str]):
+    """Text from the database; on SQLite, the stored text reshaped in Python (see the module doc)."""
+
+    impl = sa.String
+    cache_ok = True
+    sqlite: Callable[[Any], Any] = staticmethod(str)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        return self.sqlite if dialect.name == "sqlite" else None
+
+
+class _GuidText(_WireText):
+    sqlite = staticmethod(_dashed)
+
+
+class _InstantText(_WireText):
+    sqlite = staticmethod(_instant)
+
+
+class guid_text(FunctionElement[str]):  # noqa: N801 - SQL function names are lower case
+    """A GUID column as its canonical text."""
+
+    type = _GuidText()
+    name = "guid_text"
+    inherit_cache = True
+
+
+class instant_text(FunctionElement[str]):  # noqa: N801
+    """A datetime column as ``YYYY-MM-DDThh:mm:ss.fffZ``."""
+
+    type = _InstantText()
+    name = "instant_text"
+    inherit_cache = True
+
+
+def _argument(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    (argument,) = element.clauses
+    return compiler.process(argument, **kw)
+
+
+@compiles(guid_text, "sqlite")
+@compiles(instant_text, "sqlite")
+def _stored_text(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    return _argument(element, compiler, **kw)
+
+
+@compiles(guid_text)
+def _guid_postgresql(element: guid_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({_argument(element, compiler, **kw)} AS TEXT)"
+
+
+@compiles(instant_text)
+def _instant_postgresql(element: instant_text, compiler: SQLCompiler, **kw: Any) -> str:
+    column = _argument(element, compiler, **kw)
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+
+
+def wire(field: Field, expression: Any) -> Any:
+    """``expression`` (a column of ``field``) as the value the client receives, labelled ``field.name``
+    by the caller; columns of other kinds are returned unchanged."""
+    if field.kind is Kind.GUID:
+        return guid_text(expression)
+    if field.kind is Kind.DATETIME:
+        return instant_text(expression)
+    return expression
