@@ -39,7 +39,7 @@ def test_bad_arguments_exit_non_zero(tmp_path: Path) -> None:
     assert bad_url.exit_code == 1 and "invalid database URL" in bad_url.output
     db = tmp_path / "fresh.db"
     fresh = runner.invoke(app, ["db", "upgrade", "--database-url", f"sqlite:///{db}"])
-    assert fresh.exit_code == 0 and "revision 0007" in fresh.output
+    assert fresh.exit_code == 0 and "revision 0008" in fresh.output
 
 
 def test_serve_demo_answers_the_documented_curl(tmp_path: Path) -> None:

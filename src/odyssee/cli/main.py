@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -23,10 +24,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (the domain of username:password@domain).", no_args_is_help=True)
 user_app = typer.Typer(help="Logins.", no_args_is_help=True)
 queue_app = typer.Typer(help="The background task queue (approval PDFs).", no_args_is_help=True)
+changes_app = typer.Typer(help="The change feed's event history (change_event).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(queue_app, name="queue")
+app.add_typer(changes_app, name="changes")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -101,7 +104,7 @@ def serve(
         if worker if worker is not None else database.dialect == "sqlite":
             from odyssee.worker.runner import Worker
 
-            background = Worker(database)
+            background = Worker(database, retention=settings.change_retention)
             thread = background.start_thread()
         try:
             uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level, access_log=False)
@@ -128,7 +131,8 @@ def worker_command(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with _opened(database_url) as database:
-        runner = Worker(database, lease_seconds=lease_seconds, poll_seconds=poll_seconds)
+        retention = Settings.from_env(database.url).change_retention
+        runner = Worker(database, lease_seconds=lease_seconds, poll_seconds=poll_seconds, retention=retention)
 
         def _stop(_signum: int, _frame: object) -> None:
             runner.stop.set()  # finish the current task, then leave the loop
@@ -143,12 +147,15 @@ def worker_command(
 
 
 def _seconds(text: str) -> float:
-    """``5s``, ``2m``, ``1h`` or a plain number of seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
+    """``5s``, ``2m``, ``1h``, ``30d`` or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     try:
-        return float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
     except ValueError:
-        raise typer.BadParameter(f"'{text}' is not a duration like 5s, 2m or 1h") from None
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise typer.BadParameter(f"'{text}' is not a duration like 5s, 2m, 1h or 30d")
+    return seconds
 
 
 @app.command("sync")
@@ -212,6 +219,40 @@ def queue_status(database_url: DatabaseUrl = None) -> None:
         typer.echo("oldest   -")
     else:
         typer.echo(f"oldest   {(utcnow() - state.oldest_queued).total_seconds():.0f}s")
+
+
+@changes_app.command("prune")
+def changes_prune(
+    older_than: Annotated[
+        str | None,
+        typer.Option(help="Delete events older than this (30d, 12h …); default ODYSSEE_CHANGE_RETENTION_DAYS (30)."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete old change events now (the worker also does it every minute), in batches.
+
+    Events an active webhook subscription has not delivered are kept. Delta tokens that needed a
+    pruned deletion answer 410 afterwards (docs/change-feed.md#retention).
+    """
+    from odyssee.worker.retention import prune
+
+    with _opened(database_url) as database:
+        if older_than is None:
+            window = Settings.from_env(database.url).change_retention
+            if window is None:
+                raise _fail("ODYSSEE_CHANGE_RETENTION_DAYS is 0 (keep forever); give --older-than to prune anyway")
+        else:
+            window = timedelta(seconds=_seconds(older_than))
+        pruned = prune(database, window)
+    typer.echo(f"{pruned.deleted} change event(s) older than {_duration(window)} pruned")
+
+
+def _duration(window: timedelta) -> str:
+    seconds = window.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 @db_app.command("upgrade")
