@@ -72,7 +72,8 @@ class Settings:
     debug_hold: bool = False
     """Test-only (``ODYSSEE_DEBUG_HOLD=1``): a write carrying ``X-Odyssee-Debug-Hold: <seconds>`` keeps
     its transaction open that long before committing, so the change-feed soak test can hold
-    transactions open through the real API. Never set it in production."""
+    transactions open through the real API; every response then also names its process
+    (``X-Odyssee-Pid``, for the ``serve --workers`` test). Never set it in production."""
 
     @property
     def change_retention(self) -> timedelta | None:

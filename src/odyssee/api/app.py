@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssee import __version__
 from odyssee.api import errors, metadata, openapi, routes
@@ -15,9 +17,32 @@ from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
 from odyssee.settings import Settings
 
+PROCESS_HEADER = "x-odyssee-pid"
+
+
+class ProcessHeader:
+    """Test-only (``ODYSSEE_DEBUG_HOLD=1``): every response names the API process that served it, so a
+    test of ``odyssee serve --workers N`` can see several processes answer. Not installed otherwise."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.pid = str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (PROCESS_HEADER.encode(), self.pid)]
+            await send(message)
+
+        await self.app(scope, receive, tagged if scope["type"] == "http" else send)
+
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    """Build the ASGI app for an existing, migrated database."""
+    """Build the ASGI app for an existing, migrated database.
+
+    Without arguments it reads the environment (``ODYSSEE_DATABASE_URL`` …): that is the factory
+    ``odyssee serve --workers N`` hands uvicorn (``odyssee.api.app:create_app``), which calls it
+    once in each worker process."""
     settings = settings or Settings.from_env()
     owns_database = database is None
     database = database or Database(settings.database_url)
@@ -43,6 +68,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings.login_failures, settings.login_failures_per_ip, settings.login_window_seconds
     )
     errors.install(app)
+    if settings.debug_hold:
+        app.add_middleware(ProcessHeader)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(CompressionMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(metadata.router, include_in_schema=False)  # before routes: /api/{entity_set} would match it

@@ -85,8 +85,20 @@ def serve(
             "(run `odyssee worker` processes there).",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="API processes sharing the port (about one per core). The background worker, if on, "
+            "still runs once, in the supervising process. Rate limits are per process.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API at http://HOST:PORT/api, creating and migrating the database first."""
+    import os
+
     import uvicorn
 
     from odyssee.api.app import create_app
@@ -99,15 +111,31 @@ def serve(
             typer.echo(f"demo tenant ready: curl -u 'APIUser:123456@TESTAPI' http://{host}:{port}/api/Company")
         settings = Settings.from_env(database.url)
         shown = database.engine.url.render_as_string(hide_password=True)
-        typer.echo(f"odyssee serving http://{host}:{port}/api on {shown}")
+        typer.echo(
+            f"odyssee serving http://{host}:{port}/api on {shown}"
+            + (f" with {workers} processes" if workers > 1 else "")
+        )
         background = None
         if worker if worker is not None else database.dialect == "sqlite":
             from odyssee.worker.runner import Worker
 
             background = Worker(database, retention=settings.change_retention)
             thread = background.start_thread()
+            if workers > 1:
+                typer.echo(
+                    f"background worker in the supervising process (pid {os.getpid()}), not in the API processes"
+                )
         try:
-            uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level, access_log=False)
+            if workers > 1:
+                # each API process builds its own app (and engine) from the environment: spawned
+                # processes cannot share this one's objects, and the URL must be the one just migrated
+                os.environ["ODYSSEE_DATABASE_URL"] = database.url
+                uvicorn.run(
+                    "odyssee.api.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level, access_log=False,
+                )  # fmt: skip
+            else:
+                uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level, access_log=False)
         finally:
             if background is not None:
                 background.stop.set()
