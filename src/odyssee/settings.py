@@ -44,6 +44,9 @@ class Rate:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    read_database_url: str | None = None
+    """A PostgreSQL streaming replica for GET requests (``ODYSSEE_READ_DATABASE_URL``; docs/deployment.md).
+    Writes, ``$batch`` and the worker stay on ``database_url``. Refused on SQLite."""
     page_size: int = 20
     """Odyssee's server page size (reference.md §2.8)."""
     max_page_size: int = 5000
@@ -85,6 +88,7 @@ class Settings:
         defaults = cls()
         return cls(
             database_url=database_url or env.get("ODYSSEE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            read_database_url=env.get("ODYSSEE_READ_DATABASE_URL", "").strip() or None,
             rate_user=_rate(env, "ODYSSEE_RATE_USER", defaults.rate_user),
             rate_tenant=_rate(env, "ODYSSEE_RATE_TENANT", defaults.rate_tenant),
             login_failures=_number(env, "ODYSSEE_LOGIN_FAILURES", defaults.login_failures, int),

@@ -37,6 +37,23 @@ class ProcessHeader:
         await self.app(scope, receive, tagged if scope["type"] == "http" else send)
 
 
+def _read_database(settings: Settings, database: Database) -> Database:
+    """The database GET requests read from: a PostgreSQL replica when configured, else the primary.
+
+    SQLite is refused: a file has no replicas, and with WAL its readers never wait for the writer.
+    """
+    if not settings.read_database_url:
+        return database
+    read = Database(settings.read_database_url)
+    if database.dialect != "postgresql" or read.dialect != "postgresql":
+        read.dispose()
+        raise ValueError(
+            "ODYSSEE_READ_DATABASE_URL needs PostgreSQL for both databases (a streaming replica of the primary); "
+            "on SQLite leave it unset: readers never wait for the writer there."
+        )
+    return read
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the ASGI app for an existing, migrated database.
 
@@ -46,12 +63,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or Settings.from_env()
     owns_database = database is None
     database = database or Database(settings.database_url)
+    read_database = _read_database(settings, database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if owns_database:
             database.dispose()
+        if read_database is not database:
+            read_database.dispose()
 
     app = FastAPI(
         title="odyssee",
@@ -63,6 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.read_database = read_database
     app.state.rate_limiter = RateLimiter(settings.rate_user, settings.rate_tenant)
     app.state.login_throttle = LoginThrottle(
         settings.login_failures, settings.login_failures_per_ip, settings.login_window_seconds

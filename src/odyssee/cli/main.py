@@ -110,7 +110,14 @@ def serve(
                 ensure_demo(session)
             typer.echo(f"demo tenant ready: curl -u 'APIUser:123456@TESTAPI' http://{host}:{port}/api/Company")
         settings = Settings.from_env(database.url)
+        try:  # built here also with --workers N: a bad read URL fails now, not in every API process
+            application = create_app(settings, database)
+        except ValueError as error:
+            raise _fail(str(error)) from None
         shown = database.engine.url.render_as_string(hide_password=True)
+        if settings.read_database_url:
+            replica = application.state.read_database.engine.url.render_as_string(hide_password=True)
+            shown += f" (GET requests read from {replica})"
         typer.echo(
             f"odyssee serving http://{host}:{port}/api on {shown}"
             + (f" with {workers} processes" if workers > 1 else "")
@@ -135,7 +142,7 @@ def serve(
                     log_level=log_level, access_log=False,
                 )  # fmt: skip
             else:
-                uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level, access_log=False)
+                uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
         finally:
             if background is not None:
                 background.stop.set()
