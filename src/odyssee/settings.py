@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 DEFAULT_DATABASE_URL = "sqlite:///./odyssee.db"
@@ -43,6 +44,9 @@ class Rate:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    read_database_url: str | None = None
+    """A PostgreSQL streaming replica for GET requests (``ODYSSEE_READ_DATABASE_URL``; docs/deployment.md).
+    Writes, ``$batch`` and the worker stay on ``database_url``. Refused on SQLite."""
     page_size: int = 20
     """Odyssee's server page size (reference.md §2.8)."""
     max_page_size: int = 5000
@@ -64,10 +68,19 @@ class Settings:
     statement_timeout_ms: int = 30000
     """An API request's SQL statement running longer is cancelled: 503 ``QueryTimeout``
     (``ODYSSEE_STATEMENT_TIMEOUT_MS``; 0 disables)."""
+    change_retention_days: float = 30.0
+    """``change_event`` rows older than this are pruned by the worker, except those an active webhook
+    subscription has not delivered (``ODYSSEE_CHANGE_RETENTION_DAYS``; 0 keeps them forever). A
+    delta token older than a pruned deletion gets 410 (docs/change-feed.md#retention)."""
     debug_hold: bool = False
     """Test-only (``ODYSSEE_DEBUG_HOLD=1``): a write carrying ``X-Odyssee-Debug-Hold: <seconds>`` keeps
     its transaction open that long before committing, so the change-feed soak test can hold
-    transactions open through the real API. Never set it in production."""
+    transactions open through the real API; every response then also names its process
+    (``X-Odyssee-Pid``, for the ``serve --workers`` test). Never set it in production."""
+
+    @property
+    def change_retention(self) -> timedelta | None:
+        return timedelta(days=self.change_retention_days) if self.change_retention_days > 0 else None
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -75,12 +88,14 @@ class Settings:
         defaults = cls()
         return cls(
             database_url=database_url or env.get("ODYSSEE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            read_database_url=env.get("ODYSSEE_READ_DATABASE_URL", "").strip() or None,
             rate_user=_rate(env, "ODYSSEE_RATE_USER", defaults.rate_user),
             rate_tenant=_rate(env, "ODYSSEE_RATE_TENANT", defaults.rate_tenant),
             login_failures=_number(env, "ODYSSEE_LOGIN_FAILURES", defaults.login_failures, int),
             login_failures_per_ip=_number(env, "ODYSSEE_LOGIN_FAILURES_IP", defaults.login_failures_per_ip, int),
             login_window_seconds=_number(env, "ODYSSEE_LOGIN_WINDOW", defaults.login_window_seconds, float),
             statement_timeout_ms=_number(env, "ODYSSEE_STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms, int),
+            change_retention_days=_number(env, "ODYSSEE_CHANGE_RETENTION_DAYS", defaults.change_retention_days, float),
             debug_hold=env.get("ODYSSEE_DEBUG_HOLD") == "1",
         )
 

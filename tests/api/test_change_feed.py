@@ -119,6 +119,21 @@ def test_odata_change_tracking_returns_changes_and_removals(tenant: Tenant, make
                         "id": job["id"]}]  # fmt: skip
 
 
+def test_a_row_sent_on_the_first_page_and_deleted_before_the_last_is_reported(tenant: Tenant, make: Factory) -> None:
+    """The initial read spans requests: a deletion between two pages must not fall between its positions."""
+    rows = [make("JobType") for _ in range(3)]
+    paged = {"Prefer": "odata.track-changes, odata.maxpagesize=2"}
+    page = tenant.get("/api/JobType", headers=paged).json()
+    assert [row["id"] for row in page["value"]] == [rows[0]["id"], rows[1]["id"]]
+    assert tenant.delete(f"/api/JobType({rows[0]['id']})").status_code == 204
+    assert tenant.patch(f"/api/JobType({rows[2]['id']})", {"name": "later"}).status_code in (200, 204)
+
+    rest, link = _follow(tenant, page["@odata.nextLink"].removeprefix("http://testserver"))
+    link = link.removeprefix("http://testserver")
+    assert {(entry["id"], "@removed" in entry) for entry in rest} == {(rows[0]["id"], True), (rows[2]["id"], False)}
+    assert _follow(tenant, link)[0] == []
+
+
 def test_change_tracking_refuses_what_it_cannot_honour(tenant: Tenant) -> None:
     tracked = {"Prefer": "odata.track-changes"}
     response = tenant.get("/api/JobType?$filter=name eq 'x'", headers=tracked)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from odyssee.cli.main import app
-from tests.conftest import basic, free_port
+from tests.conftest import basic, free_port, wait_until_serving
 
 runner = CliRunner()
 
@@ -39,7 +39,7 @@ def test_bad_arguments_exit_non_zero(tmp_path: Path) -> None:
     assert bad_url.exit_code == 1 and "invalid database URL" in bad_url.output
     db = tmp_path / "fresh.db"
     fresh = runner.invoke(app, ["db", "upgrade", "--database-url", f"sqlite:///{db}"])
-    assert fresh.exit_code == 0 and "revision 0007" in fresh.output
+    assert fresh.exit_code == 0 and "revision 0008" in fresh.output
 
 
 def test_serve_demo_answers_the_documented_curl(tmp_path: Path) -> None:
@@ -169,3 +169,43 @@ def test_user_rotate_password_generates_one_and_the_old_stops_working(
     short = runner.invoke(app, ["user", "rotate-password", "ACME", "erp", "--password", "x"], env=env)
     assert short.exit_code == 1 and "at least 4 characters" in short.output
     assert _login_status(app_client, "erp", "chosen-pw", "ACME") == 200, "a refused rotation changes nothing"
+
+
+def test_serve_with_two_workers_answers_from_two_processes(tmp_path: Path) -> None:
+    """``serve --workers 2``: two API processes share the port; the SQLite worker runs once, in the supervisor."""
+    url = f"sqlite:///{tmp_path / 'odyssee.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
+    assert runner.invoke(app, ["tenant", "create", "ACME", "--database-url", url]).exit_code == 0
+    login = ["user", "create", "ACME", "api", "--password", "pw-w2", "--api", "--database-url", url]
+    created = runner.invoke(app, login)
+    assert created.exit_code == 0, created.output
+    _enqueue_missing_approval(url)
+    port = free_port()
+    command = [sys.executable, "-m", "odyssee", "serve", "--workers", "2", "--port", str(port), "--database-url", url,
+               "--log-level", "warning"]  # fmt: skip
+    env = {**os.environ, "ODYSSEE_DEBUG_HOLD": "1"}  # responses name their process (X-Odyssee-Pid)
+    server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    headers = basic("api", "pw-w2", "ACME")
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/api/Company", headers, seconds=90)
+        pids: set[int] = set()
+        deadline = time.monotonic() + 60
+        for _ in range(400):  # a new connection each: the kernel spreads them over the listening processes
+            response = httpx.get(f"http://127.0.0.1:{port}/api/Company", headers=headers, timeout=5)
+            assert response.status_code == 200
+            pids.add(int(response.headers["x-odyssee-pid"]))
+            if len(pids) == 2 or time.monotonic() > deadline:
+                break
+        created_row = httpx.post(f"http://127.0.0.1:{port}/api/Company", headers=headers, json={"name": "W"}, timeout=5)
+        assert created_row.status_code == 201
+        assert len(pids) == 2 and server.pid not in pids
+        deadline = time.monotonic() + 60  # the in-process worker ran the queued task
+        while "failed   1" not in runner.invoke(app, ["queue", "status", "--database-url", url]).output:
+            assert time.monotonic() < deadline, "the background worker did not run"
+            time.sleep(0.3)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert server.returncode == 0, output
+    assert f"background worker in the supervising process (pid {server.pid})" in output
+    assert "with 2 processes" in output

@@ -1,13 +1,18 @@
-"""An approval with parts and labour made through the API, and a way to run real worker processes."""
+"""An approval with parts and labour made through the API, a webhook subscriber, and real worker processes."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -129,3 +134,41 @@ def approval_files(database: Database, approval_id: uuid.UUID) -> list[dict[str,
 
 def pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+@dataclass
+class Receiver:
+    """An HTTP subscriber: records every POST; answers ``status`` after ``delay`` seconds."""
+
+    url: str = ""
+    status: int = 200
+    delay: float = 0.0
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+    def events(self) -> list[dict[str, Any]]:
+        return [event for _, body in self.received for event in json.loads(body)["events"]]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.received.append((dict(self.headers), body))
+            time.sleep(state.delay)
+            self.send_response(state.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()

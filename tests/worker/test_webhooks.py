@@ -2,64 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 from odyssee.db.engine import Database
 from odyssee.domain.webhooks import SIGNATURE_HEADER, verify
 from odyssee.worker import webhooks
 from odyssee.worker.runner import Worker
 from tests.conftest import Tenant
-from tests.worker.conftest import worker_command
+from tests.worker.conftest import Receiver, worker_command
 
 SECRET = "s3cret-key"
-
-
-@dataclass
-class Receiver:
-    """An HTTP subscriber: records every POST; answers ``status`` after ``delay`` seconds."""
-
-    url: str = ""
-    status: int = 200
-    delay: float = 0.0
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-    def events(self) -> list[dict[str, Any]]:
-        return [event for _, body in self.received for event in json.loads(body)["events"]]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append((dict(self.headers), body))
-            time.sleep(state.delay)
-            self.send_response(state.status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def _subscribe(tenant: Tenant, receiver: Receiver, **extra: Any) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssee import __version__
 from odyssee.api import errors, metadata, openapi, routes
@@ -15,18 +17,61 @@ from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
 from odyssee.settings import Settings
 
+PROCESS_HEADER = "x-odyssee-pid"
+
+
+class ProcessHeader:
+    """Test-only (``ODYSSEE_DEBUG_HOLD=1``): every response names the API process that served it, so a
+    test of ``odyssee serve --workers N`` can see several processes answer. Not installed otherwise."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.pid = str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (PROCESS_HEADER.encode(), self.pid)]
+            await send(message)
+
+        await self.app(scope, receive, tagged if scope["type"] == "http" else send)
+
+
+def _read_database(settings: Settings, database: Database) -> Database:
+    """The database GET requests read from: a PostgreSQL replica when configured, else the primary.
+
+    SQLite is refused: a file has no replicas, and with WAL its readers never wait for the writer.
+    """
+    if not settings.read_database_url:
+        return database
+    read = Database(settings.read_database_url)
+    if database.dialect != "postgresql" or read.dialect != "postgresql":
+        read.dispose()
+        raise ValueError(
+            "ODYSSEE_READ_DATABASE_URL needs PostgreSQL for both databases (a streaming replica of the primary); "
+            "on SQLite leave it unset: readers never wait for the writer there."
+        )
+    return read
+
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    """Build the ASGI app for an existing, migrated database."""
+    """Build the ASGI app for an existing, migrated database.
+
+    Without arguments it reads the environment (``ODYSSEE_DATABASE_URL`` …): that is the factory
+    ``odyssee serve --workers N`` hands uvicorn (``odyssee.api.app:create_app``), which calls it
+    once in each worker process."""
     settings = settings or Settings.from_env()
     owns_database = database is None
     database = database or Database(settings.database_url)
+    read_database = _read_database(settings, database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if owns_database:
             database.dispose()
+        if read_database is not database:
+            read_database.dispose()
 
     app = FastAPI(
         title="odyssee",
@@ -38,11 +83,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.read_database = read_database
     app.state.rate_limiter = RateLimiter(settings.rate_user, settings.rate_tenant)
     app.state.login_throttle = LoginThrottle(
         settings.login_failures, settings.login_failures_per_ip, settings.login_window_seconds
     )
     errors.install(app)
+    if settings.debug_hold:
+        app.add_middleware(ProcessHeader)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(CompressionMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(metadata.router, include_in_schema=False)  # before routes: /api/{entity_set} would match it

@@ -24,6 +24,7 @@ STATUS: dict[type[errors.OdysseeError], int] = {
     errors.NotAllowed: 405,
     errors.NotAcceptable: 406,
     errors.Conflict: 409,
+    errors.Gone: 410,
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,

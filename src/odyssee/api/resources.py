@@ -313,11 +313,13 @@ def _read_changes(session: Session, actor: Actor, call: Call, settings: Settings
         else delta_tokens.DeltaToken(since_ms=changes.to_ms(NULL_DATE), initial=True)
     )
     size, headers = page_size(call, settings)
-    page = delta.changes_after(
-        session, actor, spec, options, changes.from_ms(token.since_ms), initial=token.initial, limit=size
+    since = changes.from_ms(token.since_ms)
+    removals_since = changes.from_ms(token.removals_since_ms) if "$deltatoken" in call.query else None
+    page = delta.changes_after(session, actor, spec, options, since, removals_since=removals_since, limit=size)
+    rows_at, removals_at = page.next_positions(since)
+    following = delta_tokens.DeltaToken(
+        changes.to_ms(rows_at), initial=token.initial and page.has_more, removals_ms=changes.to_ms(removals_at)
     )
-    last_ms = changes.to_ms(page.entries[-1].stamp) if page.entries else token.since_ms
-    following = delta_tokens.DeltaToken(last_ms, initial=token.initial and page.has_more)
     params = {k: v for k, v in call.query.items() if k in ("$select", "$format")}
     link = serialize.link(f"{call.root}{spec.name}", params | {"$deltatoken": delta_tokens.encode(following, select)})
     values = [

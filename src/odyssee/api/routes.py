@@ -38,6 +38,11 @@ def database_of(request: Request) -> Database:
     return request.app.state.database  # type: ignore[no-any-return]
 
 
+def read_database_of(request: Request) -> Database:
+    """Where a GET reads: the replica of ``ODYSSEE_READ_DATABASE_URL``, or the primary (docs/deployment.md)."""
+    return request.app.state.read_database  # type: ignore[no-any-return]
+
+
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
@@ -88,7 +93,7 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
     """Authenticate and admit, then do ``work(session, actor)``, all in one transaction on a worker thread."""
     check = authenticated(request)
     admit = admitter(request)
-    database = database_of(request)
+    database = database_of(request) if write else read_database_of(request)
     timeout = settings_of(request).statement_timeout_ms
     hold = _debug_hold(request) if write else 0.0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -23,10 +24,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (the domain of username:password@domain).", no_args_is_help=True)
 user_app = typer.Typer(help="Logins.", no_args_is_help=True)
 queue_app = typer.Typer(help="The background task queue (approval PDFs).", no_args_is_help=True)
+changes_app = typer.Typer(help="The change feed's event history (change_event).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(queue_app, name="queue")
+app.add_typer(changes_app, name="changes")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -82,8 +85,20 @@ def serve(
             "(run `odyssee worker` processes there).",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="API processes sharing the port (about one per core). The background worker, if on, "
+            "still runs once, in the supervising process. Rate limits are per process.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API at http://HOST:PORT/api, creating and migrating the database first."""
+    import os
+
     import uvicorn
 
     from odyssee.api.app import create_app
@@ -95,16 +110,39 @@ def serve(
                 ensure_demo(session)
             typer.echo(f"demo tenant ready: curl -u 'APIUser:123456@TESTAPI' http://{host}:{port}/api/Company")
         settings = Settings.from_env(database.url)
+        try:  # built here also with --workers N: a bad read URL fails now, not in every API process
+            application = create_app(settings, database)
+        except ValueError as error:
+            raise _fail(str(error)) from None
         shown = database.engine.url.render_as_string(hide_password=True)
-        typer.echo(f"odyssee serving http://{host}:{port}/api on {shown}")
+        if settings.read_database_url:
+            replica = application.state.read_database.engine.url.render_as_string(hide_password=True)
+            shown += f" (GET requests read from {replica})"
+        typer.echo(
+            f"odyssee serving http://{host}:{port}/api on {shown}"
+            + (f" with {workers} processes" if workers > 1 else "")
+        )
         background = None
         if worker if worker is not None else database.dialect == "sqlite":
             from odyssee.worker.runner import Worker
 
-            background = Worker(database)
+            background = Worker(database, retention=settings.change_retention)
             thread = background.start_thread()
+            if workers > 1:
+                typer.echo(
+                    f"background worker in the supervising process (pid {os.getpid()}), not in the API processes"
+                )
         try:
-            uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level, access_log=False)
+            if workers > 1:
+                # each API process builds its own app (and engine) from the environment: spawned
+                # processes cannot share this one's objects, and the URL must be the one just migrated
+                os.environ["ODYSSEE_DATABASE_URL"] = database.url
+                uvicorn.run(
+                    "odyssee.api.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level, access_log=False,
+                )  # fmt: skip
+            else:
+                uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
         finally:
             if background is not None:
                 background.stop.set()
@@ -128,7 +166,8 @@ def worker_command(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with _opened(database_url) as database:
-        runner = Worker(database, lease_seconds=lease_seconds, poll_seconds=poll_seconds)
+        retention = Settings.from_env(database.url).change_retention
+        runner = Worker(database, lease_seconds=lease_seconds, poll_seconds=poll_seconds, retention=retention)
 
         def _stop(_signum: int, _frame: object) -> None:
             runner.stop.set()  # finish the current task, then leave the loop
@@ -143,12 +182,15 @@ def worker_command(
 
 
 def _seconds(text: str) -> float:
-    """``5s``, ``2m``, ``1h`` or a plain number of seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
+    """``5s``, ``2m``, ``1h``, ``30d`` or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     try:
-        return float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
     except ValueError:
-        raise typer.BadParameter(f"'{text}' is not a duration like 5s, 2m or 1h") from None
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise typer.BadParameter(f"'{text}' is not a duration like 5s, 2m, 1h or 30d")
+    return seconds
 
 
 @app.command("sync")
@@ -212,6 +254,40 @@ def queue_status(database_url: DatabaseUrl = None) -> None:
         typer.echo("oldest   -")
     else:
         typer.echo(f"oldest   {(utcnow() - state.oldest_queued).total_seconds():.0f}s")
+
+
+@changes_app.command("prune")
+def changes_prune(
+    older_than: Annotated[
+        str | None,
+        typer.Option(help="Delete events older than this (30d, 12h …); default ODYSSEE_CHANGE_RETENTION_DAYS (30)."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete old change events now (the worker also does it every minute), in batches.
+
+    Events an active webhook subscription has not delivered are kept. Delta tokens that needed a
+    pruned deletion answer 410 afterwards (docs/change-feed.md#retention).
+    """
+    from odyssee.worker.retention import prune
+
+    with _opened(database_url) as database:
+        if older_than is None:
+            window = Settings.from_env(database.url).change_retention
+            if window is None:
+                raise _fail("ODYSSEE_CHANGE_RETENTION_DAYS is 0 (keep forever); give --older-than to prune anyway")
+        else:
+            window = timedelta(seconds=_seconds(older_than))
+        pruned = prune(database, window)
+    typer.echo(f"{pruned.deleted} change event(s) older than {_duration(window)} pruned")
+
+
+def _duration(window: timedelta) -> str:
+    seconds = window.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 @db_app.command("upgrade")

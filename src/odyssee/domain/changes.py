@@ -29,8 +29,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from odyssee.model.conventions import utcnow
-from odyssee.model.system import ChangeClock, ChangeEvent
+from odyssee.model.conventions import NULL_DATE, utcnow
+from odyssee.model.errors import Gone
+from odyssee.model.registry import registry
+from odyssee.model.system import ChangeClock, ChangeEvent, ChangeHorizon, WebhookCursor
 
 CREATED = "created"
 UPDATED = "updated"
@@ -120,3 +122,105 @@ def update_rows(
             .values(values | {"modified_dateutc": moment, "row_version": table.c.row_version + 1})
         )
     return len(ids)
+
+
+def committed_high_ms(session: Session, tenant_id: int, table: str) -> int:
+    """The last stamp of a tenant's table that is committed, in ms (the clock row as this transaction sees it).
+
+    Never pruned, unlike ``change_event``; read *before* the rows of a delta page, every removal
+    committed later has a larger stamp.
+    """
+    found = session.execute(
+        sa.select(ChangeClock.last_ms).where(ChangeClock.tenant_id == tenant_id, ChangeClock.table_name == table)
+    ).scalar()
+    return int(found) if found is not None else to_ms(NULL_DATE)
+
+
+def horizon(session: Session, tenant_id: int, table: str) -> tuple[int, int]:
+    """``(events_ms, tombstones_ms)``: the largest pruned stamp of any event / of a ``deleted`` one (0 if none)."""
+    row = session.execute(
+        sa.select(ChangeHorizon.events_ms, ChangeHorizon.tombstones_ms).where(
+            ChangeHorizon.tenant_id == tenant_id, ChangeHorizon.table_name == table
+        )
+    ).first()
+    return (int(row[0]), int(row[1])) if row is not None else (0, 0)
+
+
+def check_tombstones_kept(session: Session, tenant_id: int, table: str, since_ms: int, entity_set: str) -> None:
+    """Gone (410) when hard-delete tombstones after ``since_ms`` may have been pruned.
+
+    Read *after* the tombstones themselves: on PostgreSQL each statement sees the commits before
+    it, so a prune committing between the two reads is seen here rather than missed.
+    """
+    if since_ms < horizon(session, tenant_id, table)[1]:
+        raise Gone(
+            f"This $deltatoken for {entity_set} is older than the change history the server keeps "
+            "(deletions before it were pruned): start again with Prefer: odata.track-changes.",
+            code="DeltaTokenExpired",
+            target="$deltatoken",
+        )
+
+
+def prune_limit(session: Session, tenant_id: int, table: str, cutoff: datetime) -> datetime:
+    """The newest stamp of a tenant's table that may be pruned: ``cutoff``, or earlier if an active
+    webhook subscription has not delivered past it yet (its cursor)."""
+    subscriptions = registry().by_table("webhook_subscription").table
+    undelivered = session.execute(
+        sa.select(sa.func.min(WebhookCursor.last_stamp))
+        .join(
+            subscriptions,
+            sa.and_(
+                subscriptions.c.tenant_id == WebhookCursor.tenant_id,
+                subscriptions.c.id == WebhookCursor.subscription_id,
+            ),
+        )
+        .where(WebhookCursor.tenant_id == tenant_id, WebhookCursor.table_name == table, subscriptions.c.is_active)
+    ).scalar()
+    return min(cutoff, undelivered) if undelivered is not None else cutoff
+
+
+def prune_batch(session: Session, tenant_id: int, table: str, limit: datetime, size: int) -> int:
+    """Delete at most ``size`` of the oldest events of a tenant's table stamped ``<= limit``; how many.
+
+    The horizon moves forward in the same transaction as the delete, so no reader can see the
+    events gone but the horizon not yet moved.
+    """
+    oldest = (
+        sa.select(ChangeEvent.stamp, ChangeEvent.event)
+        .where(ChangeEvent.tenant_id == tenant_id, ChangeEvent.table_name == table, ChangeEvent.stamp <= limit)
+        .order_by(ChangeEvent.stamp)
+        .limit(size)
+        .subquery()
+    )
+    count, last, last_tombstone = session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.max(oldest.c.stamp),
+            sa.func.max(sa.case((oldest.c.event == DELETED, oldest.c.stamp))),
+        )
+    ).one()
+    if not count:
+        return 0
+    events_ms = to_ms(last)
+    tombstones_ms = to_ms(last_tombstone) if last_tombstone is not None else 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    larger = sa.func.greatest if dialect == "postgresql" else sa.func.max
+    statement = insert(ChangeHorizon).values(
+        tenant_id=tenant_id, table_name=table, events_ms=events_ms, tombstones_ms=tombstones_ms
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["tenant_id", "table_name"],
+            set_={
+                "events_ms": larger(ChangeHorizon.events_ms, events_ms),
+                "tombstones_ms": larger(ChangeHorizon.tombstones_ms, tombstones_ms),
+            },
+        )
+    )
+    session.execute(
+        sa.delete(ChangeEvent).where(
+            ChangeEvent.tenant_id == tenant_id, ChangeEvent.table_name == table, ChangeEvent.stamp <= last
+        )
+    )
+    return int(count)

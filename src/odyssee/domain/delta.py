@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from odyssee.domain import reads
+from odyssee.domain import changes, reads
 from odyssee.domain.actor import Actor
 from odyssee.domain.changes import DELETED
 from odyssee.model.registry import EntitySpec
@@ -37,6 +37,13 @@ class Entry:
 class DeltaPage:
     entries: list[Entry]
     has_more: bool
+    removals_since: datetime
+    """Where removals were read from (for an initial read: the high-water stamp when it began)."""
+
+    def next_positions(self, since: datetime) -> tuple[datetime, datetime]:
+        """``(rows, removals)`` positions the next page or delta continues from."""
+        rows = self.entries[-1].stamp if self.entries else since
+        return rows, max(rows, self.removals_since)
 
 
 def _stamp_order(spec: EntitySpec) -> OrderBy:
@@ -52,31 +59,36 @@ def changes_after(
     options: QueryOptions,
     since: datetime,
     *,
-    initial: bool,
+    removals_since: datetime | None,
     limit: int,
 ) -> DeltaPage:
-    """At most ``limit`` entries with a stamp after ``since``, oldest first.
+    """At most ``limit`` entries, oldest first: rows stamped after ``since`` and removals after ``removals_since``.
 
-    ``initial``: the first full read — live rows only. Otherwise logically deleted rows and the
-    tombstones of hard-deleted ones come back as removals.
+    ``removals_since`` None starts an initial full read: removals only of what is deleted from
+    now on (the committed high-water stamp, read before the rows), so historic deletes are not
+    replayed, yet a row sent on the first page and deleted before the last one is reported.
+    Logically deleted rows stamped after ``since`` but not after ``removals_since`` were deleted
+    before the read began (the client never had them) and are left out.
+
+    Raises Gone (410) when tombstones after ``removals_since`` may have been pruned.
     """
     table = spec.table
+    if removals_since is None:
+        removals_since = changes.from_ms(changes.committed_high_ms(session, actor.tenant_id, spec.table_name))
     where: sa.ColumnElement[bool] = table.c.modified_dateutc > since
-    if initial and "sys_logical_delete" in table.c:
-        where = sa.and_(where, ~table.c.sys_logical_delete)
+    if "sys_logical_delete" in table.c and removals_since > since:
+        where = sa.and_(where, sa.or_(~table.c.sys_logical_delete, table.c.modified_dateutc > removals_since))
     options = replace(options, where=where, order_by=(_stamp_order(spec),), top=None, skip=0, after=None)
     page = reads.list_entities(session, actor, spec, options, limit=limit)
     deleted = _logically_deleted(session, actor, spec, page.rows)
     entries = [
         Entry(row["_k0"], None, row["id"]) if row["id"] in deleted else Entry(row["_k0"], row) for row in page.rows
     ]
-    tombstones_more = False
-    if not initial:
-        tombstones = _tombstones(session, actor, spec, since, limit + 1)
-        tombstones_more = len(tombstones) > limit
-        entries += [Entry(stamp, None, entity_id) for stamp, entity_id in tombstones[:limit]]
-        entries.sort(key=lambda entry: entry.stamp)
-    return DeltaPage(entries[:limit], page.has_more or tombstones_more or len(entries) > limit)
+    tombstones = _tombstones(session, actor, spec, removals_since, limit + 1)
+    changes.check_tombstones_kept(session, actor.tenant_id, spec.table_name, changes.to_ms(removals_since), spec.name)
+    entries += [Entry(stamp, None, entity_id) for stamp, entity_id in tombstones[:limit]]
+    entries.sort(key=lambda entry: entry.stamp)
+    return DeltaPage(entries[:limit], page.has_more or len(tombstones) > limit or len(entries) > limit, removals_since)
 
 
 def _logically_deleted(session: Session, actor: Actor, spec: EntitySpec, rows: list[Row]) -> set[str]:

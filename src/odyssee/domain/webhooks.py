@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from odyssee.domain.actor import Actor
-from odyssee.domain.changes import DELETED, EVENTS, high_water, stamps, update_rows
+from odyssee.domain.changes import DELETED, EVENTS, from_ms, high_water, horizon, stamps, to_ms, update_rows
 from odyssee.model.conventions import NULL_DATE
-from odyssee.model.errors import ErrorDetail, InvalidInput, NotFound
+from odyssee.model.errors import ErrorDetail, Gone, InvalidInput, NotFound
 from odyssee.model.registry import EntitySpec, registry
 from odyssee.model.system import WebhookCursor
+from odyssee.model.values import format_datetime
 
 SIGNATURE_HEADER = "Odyssee-Signature"
 DELIVERY_HEADER = "Odyssee-Delivery"
@@ -115,6 +116,15 @@ def replay(session: Session, actor: Actor, subscription_id: uuid.UUID, since: da
     ).mappings().first()  # fmt: skip
     if row is None:
         raise NotFound(f"There is no WebhookSubscription with id {subscription_id}.", code="NotFound")
+    for spec in subscribed_specs(row["entities"]):
+        pruned_ms = horizon(session, actor.tenant_id, spec.table_name)[0]
+        if to_ms(since) < pruned_ms:
+            raise Gone(
+                f"The {spec.name} changes before {format_datetime(from_ms(pruned_ms))} were pruned "
+                "(change-event retention): replay from that moment or later.",
+                code="ChangesPruned",
+                target="since",
+            )
     session.execute(
         sa.delete(WebhookCursor).where(
             WebhookCursor.tenant_id == actor.tenant_id, WebhookCursor.subscription_id == subscription_id

@@ -87,6 +87,10 @@ class PayloadTooLarge(OdysseeError):
     """The request body exceeds the configured limit."""
 
 
+class Gone(OdysseeError):
+    """What the request continues from no longer exists (a delta token older than the pruned change events)."""
+
+
 class UnknownReference(OdysseeError):
     """A foreign key names a row that does not exist in the caller's tenant."""
 

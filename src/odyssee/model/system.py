@@ -138,3 +138,20 @@ class WebhookCursor(Base):
     subscription_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     table_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     last_stamp: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, doc="Events up to here were delivered.")
+
+
+class ChangeHorizon(Base):
+    """How far ``change_event`` of one tenant's table was pruned (worker/retention.py).
+
+    ``events_ms``: the largest stamp of any pruned event — a webhook replay from before it
+    cannot be complete. ``tombstones_ms``: the largest stamp of a pruned ``deleted`` event — a
+    delta token whose removals position is older may have lost hard deletes and gets 410 Gone.
+    Kept apart from ``change_clock`` so pruning never waits on (nor blocks) a writer's clock lock.
+    """
+
+    __tablename__ = "change_horizon"
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    events_ms: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    tombstones_ms: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)

@@ -1,6 +1,8 @@
 """OData change tracking tokens: what ``$deltatoken`` carries (docs/change-feed.md).
 
-A token is the change stamp the client has seen everything up to, whether the result it
+A token is the change stamp the client has seen every row up to, the stamp after which it
+still needs removals (the two differ while paging through the initial full read: rows resume
+after the last row sent, removals after the moment the read began), whether the result it
 continues is the initial full read, and a digest of the ``$select`` it was made for. It is
 opaque to clients (base64url JSON) and refused with a clear 400 when tampered with or reused
 with another ``$select``.
@@ -26,7 +28,13 @@ class DeltaToken:
     since_ms: int
     """Every change with a stamp up to this (ms since 1970) has been delivered."""
     initial: bool
-    """True while paging through the initial read (live rows only, no removals)."""
+    """True while paging through the initial read (its context URL has no ``/$delta``)."""
+    removals_ms: int | None = None
+    """Removals (deletes) after this stamp are still to be sent; None: the same as ``since_ms``."""
+
+    @property
+    def removals_since_ms(self) -> int:
+        return self.since_ms if self.removals_ms is None else self.removals_ms
 
 
 def _digest(select: str) -> str:
@@ -34,16 +42,17 @@ def _digest(select: str) -> str:
 
 
 def encode(token: DeltaToken, select: str) -> str:
-    raw = orjson.dumps({"s": token.since_ms, "i": token.initial, "q": _digest(select)})
+    raw = orjson.dumps({"s": token.since_ms, "h": token.removals_since_ms, "i": token.initial, "q": _digest(select)})
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 def decode(text: str, select: str) -> DeltaToken:
     try:
         raw = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        token = DeltaToken(since_ms=int(raw["s"]), initial=bool(raw["i"]))
+        since = int(raw["s"])
+        token = DeltaToken(since_ms=since, initial=bool(raw["i"]), removals_ms=int(raw.get("h", since)))
         digest = raw["q"]
-    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError):
         raise InvalidQuery(
             "The $deltatoken is not one this server issued; start again with Prefer: odata.track-changes.",
             code="InvalidDeltaToken",

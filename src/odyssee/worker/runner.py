@@ -1,5 +1,5 @@
 """The worker loop: claim a due task, run its handler, record the outcome; send due webhook batches;
-sleep briefly when idle.
+prune old change events now and then (worker/retention.py); sleep briefly when idle.
 
 Used three ways: ``odyssee worker`` (a process; SIGTERM/SIGINT finish the current task and
 exit), ``odyssee worker --once`` (drain what is due, then exit — tests and cron) and a thread
@@ -12,13 +12,15 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 
 from odyssee.db.engine import Database
-from odyssee.worker import queue, webhooks
+from odyssee.worker import queue, retention, webhooks
 from odyssee.worker.tasks import HANDLERS
 
 log = logging.getLogger("odyssee.worker")
@@ -27,6 +29,10 @@ POLL_SECONDS = 0.2
 """Idle wait between looks for work: bounds the delay from a commit to its webhook delivery."""
 LEASE_SECONDS = 300.0
 """Longer than any render; a killed worker's task is taken again after this."""
+PRUNE_EVERY_SECONDS = 60.0
+"""Time between two pruning rounds when the previous one finished its backlog."""
+PRUNE_BATCHES = 4
+"""Batches (of retention.BATCH_SIZE events) per round: a round stays well under a second."""
 
 
 def worker_id() -> str:
@@ -44,9 +50,25 @@ class Worker:
     stop: threading.Event = field(default_factory=threading.Event)
     client: httpx.Client = field(default_factory=lambda: httpx.Client(follow_redirects=False))
     """For webhook deliveries; one connection pool per worker."""
+    retention: timedelta | None = None
+    """Prune change events older than this (settings.change_retention_days); None: never."""
+    prune_every_seconds: float = PRUNE_EVERY_SECONDS
+    _next_prune: float = field(default=0.0, init=False)
+
+    def prune_if_due(self) -> None:
+        """A bounded pruning round every ``prune_every_seconds``; at once again while a backlog remains."""
+        if self.retention is None or time.monotonic() < self._next_prune:
+            return
+        try:
+            pruned = retention.prune(self.database, self.retention, max_batches=PRUNE_BATCHES)
+        except Exception:  # pruning is housekeeping: a failure must not stop deliveries
+            log.exception("pruning change events failed")
+            pruned = retention.Pruned(0, complete=True)
+        self._next_prune = time.monotonic() + (self.prune_every_seconds if pruned.complete else 0.0)
 
     def run_one(self) -> bool:
         """Run one due task and send one due webhook batch; False when there was neither."""
+        self.prune_if_due()
         ran = self.run_task()
         try:
             delivered = webhooks.deliver_one(
