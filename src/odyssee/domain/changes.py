@@ -21,6 +21,7 @@ delivered from, and the tombstone a hard delete leaves for delta readers.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -50,28 +51,40 @@ def from_ms(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
+@functools.cache
+def _clock_statement(dialect: str) -> sa.Insert:
+    """``max(last + count, now + count - 1)``, as one upsert returning the new last stamp; built
+    once per engine kind, as every write runs it."""
+    clock: sa.Table = ChangeClock.__table__  # type: ignore[assignment]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    larger = sa.func.greatest if dialect == "postgresql" else sa.func.max
+    last = sa.bindparam("last", type_=clock.c.last_ms.type)
+    return (
+        insert(clock)
+        .values(tenant_id=sa.bindparam("tenant_id"), table_name=sa.bindparam("table_name"), last_ms=last)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "table_name"],
+            set_={"last_ms": larger(clock.c.last_ms + sa.bindparam("count", type_=clock.c.last_ms.type), last)},
+        )
+        .returning(clock.c.last_ms)
+    )
+
+
+_EVENT = sa.insert(ChangeEvent.__table__)  # type: ignore[arg-type]
+
+
 def stamps(session: Session, tenant_id: int, table: str, entity_ids: Sequence[uuid.UUID], event: str) -> list[datetime]:
     """One stamp per entity, consecutive, for rows of ``table`` this transaction writes; records the events."""
     count = len(entity_ids)
     if count == 0:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    larger = sa.func.greatest if dialect == "postgresql" else sa.func.max
+    connection = session.connection()
     start = to_ms(utcnow())
-    statement = (
-        insert(ChangeClock)
-        .values(tenant_id=tenant_id, table_name=table, last_ms=start + count - 1)
-        .on_conflict_do_update(
-            index_elements=["tenant_id", "table_name"],
-            set_={"last_ms": larger(ChangeClock.last_ms + count, start + count - 1)},
-        )
-        .returning(ChangeClock.last_ms)
-    )
-    last = int(session.execute(statement).scalar_one())
+    parameters = {"tenant_id": tenant_id, "table_name": table, "last": start + count - 1, "count": count}
+    last = int(connection.execute(_clock_statement(connection.dialect.name), parameters).scalar_one())
     moments = [from_ms(ms) for ms in range(last - count + 1, last + 1)]
-    session.execute(
-        sa.insert(ChangeEvent),
+    connection.execute(
+        _EVENT,
         [
             {"tenant_id": tenant_id, "table_name": table, "stamp": moment, "entity_id": entity_id, "event": event}
             for entity_id, moment in zip(entity_ids, moments, strict=True)

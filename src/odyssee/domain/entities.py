@@ -6,6 +6,7 @@ Each function runs inside the caller's transaction and either completes or raise
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -61,7 +62,7 @@ def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any
         row["id2"] = next_number(session, actor.tenant_id, spec.table_name)
     row.update(tenant_id=actor.tenant_id, id=key, row_version=1)
     apart = blobs.split(spec, row)
-    _execute(session, actor, spec, key, changes.CREATED, row, sa.insert(spec.table))
+    _execute(session, actor, spec, key, changes.CREATED, row, _insert(spec), {})
     blobs.write(session, actor.tenant_id, spec, key, apart)
     hooks.after_create(session, actor, spec, row)
     return key
@@ -109,7 +110,7 @@ def replace_entity(
     hooks.before_update(session, actor, spec, current, row)
     row["row_version"] = current["row_version"] + 1
     apart = blobs.split(spec, row)
-    _execute(session, actor, spec, key, changes.UPDATED, row, sa.update(spec.table).where(*_key(spec, actor, key)))
+    _execute(session, actor, spec, key, changes.UPDATED, row, _update(spec), {"_tenant": actor.tenant_id, "_key": key})
     blobs.write(session, actor.tenant_id, spec, key, apart)
     hooks.after_update(session, actor, spec, current, row)
 
@@ -276,6 +277,22 @@ def _check_unique(
             )
 
 
+@functools.cache
+def _insert(spec: EntitySpec) -> sa.Insert:
+    """Built once per entity set; the row's values are the execution's parameters."""
+    return sa.insert(spec.table)
+
+
+@functools.cache
+def _update(spec: EntitySpec) -> sa.Update:
+    """One row of one tenant, named by the ``_tenant`` and ``_key`` parameters (prefixed: the
+    other parameters are the columns set)."""
+    table = spec.table
+    return sa.update(table).where(
+        table.c.tenant_id == sa.bindparam("_tenant"), table.c.id == sa.bindparam("_key", type_=table.c.id.type)
+    )
+
+
 def _execute(
     session: Session,
     actor: Actor,
@@ -284,13 +301,14 @@ def _execute(
     event: str,
     row: Row,
     statement: sa.Insert | sa.Update,
+    where: dict[str, Any],
 ) -> None:
     """Stamp the row (domain/changes.py) and write it; a uniqueness race lost to a concurrent
     writer is a 409, never a 500, and leaves neither the row nor its change event behind."""
     try:
         with session.begin_nested():
             row["modified_dateutc"] = changes.stamp(session, actor.tenant_id, spec.table_name, key, event)
-            session.execute(statement.values(row))
+            session.connection().execute(statement, row | where)
     except IntegrityError as error:
         raise Conflict(
             f"The {spec.name} conflicts with a row written concurrently: {error.orig}",

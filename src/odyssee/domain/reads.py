@@ -62,7 +62,7 @@ def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: Que
     """At most ``limit`` rows of the filtered, ordered set; one extra row tells if more exist."""
     options = restricted(spec, actor, options)
     statement = page_select(spec, actor.tenant_id, options, limit=limit + 1)
-    rows = _rows(session.execute(statement))
+    rows = _rows(session.connection().execute(statement))
     has_more = len(rows) > limit
     rows = rows[:limit]
     count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
@@ -86,7 +86,7 @@ def get_entity(
 ) -> Row:
     options = options or QueryOptions()
     statement, parameters = entity_select(spec, actor.tenant_id, key, options)
-    row = session.execute(statement, parameters).mappings().first()
+    row = session.connection().execute(statement, parameters).mappings().first()
     if row is None:
         raise NotFound(f"There is no {spec.name} with id {key}.", code="NotFound")
     visible = row_filter(spec, actor)
