@@ -113,7 +113,7 @@ def test_next_statuses_lists_the_table_row_and_the_action_for_each(jobs: Jobs, s
     if source == "DISPATCHED":
         assert actions == {"PLANNED": "Accept", "DISPATCH_REJECTED": "Reject"}
     if source == "OPEN":
-        assert actions["DISPATCHED"] == "Dispatch" and actions["WORKSHOP"] == "Workshop" and actions["POOLING"] == "PATCH"
+        assert (actions["DISPATCHED"], actions["WORKSHOP"], actions["POOLING"]) == ("Dispatch", "Workshop", "PATCH")
 
 
 def test_next_statuses_bad_requests(jobs: Jobs) -> None:
