@@ -263,3 +263,9 @@ def test_integration_view_lists_changes_subscriptions_and_users(console: TestCli
     assert page.status_code == 200
     assert "Freshly changed" in page.text and "ERP hook" in page.text and "Technician-X" in page.text
     assert console.get("/integration", params={"subscription": "nope"}).status_code == 400
+
+
+def test_unknown_paths_answer_a_browser_with_a_page(app_client: TestClient) -> None:
+    page = app_client.get("/elsewhere", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "No resource at /elsewhere." in page.text
+    assert page.headers["content-type"].startswith("text/html")

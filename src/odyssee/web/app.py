@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -22,8 +23,9 @@ from urllib.parse import parse_qs, quote
 import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -594,11 +596,27 @@ class Console:
 
     # -- the app --------------------------------------------------------------------------------
 
+    async def http_error(self, request: Request, error: Exception) -> Response:
+        """Unknown paths and wrong verbs outside ``/api``: a page for a browser, the API's error
+        JSON for any other client (so ``GET /elsewhere`` answers like the API does)."""
+        status = error.status_code if isinstance(error, HTTPException) else 500
+        phrase = HTTPStatus(status).phrase
+        message = f"No resource at {request.url.path}." if status == 404 else f"{phrase}: {request.method}"
+        if "text/html" in request.headers.get("accept", ""):
+            return self.render(
+                request, "error.html", status, login=self.login_of(request), status=status, message=message
+            )
+        body: dict[str, Any] = {
+            "error": {"code": phrase.replace(" ", ""), "message": message, "target": None, "details": []}
+        }
+        return JSONResponse(body, status_code=status)
+
     async def home(self, request: Request) -> Response:
         return RedirectResponse("/jobs" if self.login_of(request) else "/signin", status_code=303)
 
     def app(self) -> Starlette:
         return Starlette(
+            exception_handlers={HTTPException: self.http_error},
             routes=[
                 Route("/", self.home),
                 Route("/signin", self.signin_form, methods=["GET"]),
@@ -613,7 +631,7 @@ class Console:
                 Route("/planning/plan", self.page(self.plan), methods=["POST"]),
                 Route("/integration", self.page(self.integration)),
                 Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-            ]
+            ],
         )
 
 
