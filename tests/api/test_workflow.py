@@ -100,6 +100,29 @@ def test_exactly_the_allowed_transitions_succeed(jobs: Jobs, source: str) -> Non
             assert {d["target"] for d in error["details"]} == {str(STATUS_ID[c]) for c in TRANSITIONS[source]}
 
 
+@pytest.mark.parametrize("source", CODES)
+def test_next_statuses_lists_the_table_row_and_the_action_for_each(jobs: Jobs, source: str) -> None:
+    """``GET Jobs(<id>)/NextStatuses`` is the read side of the 409: what a client may offer now."""
+    job = jobs.new(source)
+    response = jobs.tenant.get(f"/api/Jobs({job})/NextStatuses")
+    assert response.status_code == 200, response.text
+    rows = response.json()["value"]
+    assert [row["code"] for row in rows] == list(TRANSITIONS[source])
+    assert all(row["id"] == str(STATUS_ID[row["code"]]) for row in rows)
+    actions = {row["code"]: row["action"] for row in rows}
+    if source == "DISPATCHED":
+        assert actions == {"PLANNED": "Accept", "DISPATCH_REJECTED": "Reject"}
+    if source == "OPEN":
+        assert (actions["DISPATCHED"], actions["WORKSHOP"], actions["POOLING"]) == ("Dispatch", "Workshop", "PATCH")
+
+
+def test_next_statuses_bad_requests(jobs: Jobs) -> None:
+    job = jobs.new("OPEN")
+    assert jobs.tenant.post(f"/api/Jobs({job})/NextStatuses").status_code == 405
+    missing = jobs.tenant.get("/api/Jobs(6f1c52a4-6b1e-4d55-9d1e-0d7c3f7a0001)/NextStatuses")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFound"
+
+
 def test_seed_paths_and_their_records(jobs: Jobs, tenant: Tenant) -> None:
     job = jobs.new("OPEN")
     for step in (

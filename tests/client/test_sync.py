@@ -107,6 +107,20 @@ def test_paging_follows_next_links(client: Client, app_client: TestClient) -> No
     assert companies.filter(F("code") > "K4").filter("name ne 'C6'").count() == 1
 
 
+def test_one_page_at_a_time_with_the_skiptoken(client: Client) -> None:
+    """A screen pages on demand: ``page()`` gives the rows, the count and the token for the next page."""
+    companies = client.set("Company")
+    for n in range(5):
+        companies.create({"name": f"C{n}", "code": f"K{n}"}, minimal=True)
+    query = companies.order_by("code").page_size(2).param("$count", "true")
+    first = query.page()
+    assert [row["code"] for row in first.rows] == ["K0", "K1"] and first.count == 5 and first.skiptoken
+    second = query.param("$skiptoken", first.skiptoken).page()
+    assert [row["code"] for row in second.rows] == ["K2", "K3"]
+    last = query.param("$skiptoken", second.skiptoken or "").page()
+    assert [row["code"] for row in last.rows] == ["K4"] and last.next_link is None and last.skiptoken is None
+
+
 def test_alternate_keys_and_upsert(client: Client) -> None:
     companies = client.set("Company")
     created = companies.upsert("C'1", {"name": "Acme"})

@@ -16,6 +16,7 @@ from odyssee.api.limits import RateLimiter, RateLimitHeaders
 from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
 from odyssee.settings import Settings
+from odyssee.web import create_console
 
 PROCESS_HEADER = "x-odyssee-pid"
 
@@ -96,4 +97,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(metadata.router, include_in_schema=False)  # before routes: /api/{entity_set} would match it
     app.include_router(routes.router, include_in_schema=False)
     openapi.install(app)
+    app.mount("/", create_console(app))  # last: the web console takes what /api and /docs do not
     return app

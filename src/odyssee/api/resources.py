@@ -22,7 +22,18 @@ from sqlalchemy.orm import Session
 
 from odyssee.api.messages import Call, Reply
 from odyssee.api.negotiation import parse_body, prefer
-from odyssee.domain import access, aggregates, changes, delta, embedding, entities, job_actions, reads, webhooks
+from odyssee.domain import (
+    access,
+    aggregates,
+    changes,
+    delta,
+    embedding,
+    entities,
+    job_actions,
+    reads,
+    webhooks,
+    workflow,
+)
 from odyssee.domain.actor import Actor
 from odyssee.model.conventions import NULL_DATE
 from odyssee.model.errors import (
@@ -236,11 +247,23 @@ def _job_action(session: Session, actor: Actor, call: Call, spec: EntitySpec, ke
             raise NotAllowed("Jobs/ChangeToVirtualStatus takes PUT.", code="MethodNotAllowed")
         job_id = job_actions.change_to_virtual_status(session, actor, payload)
         return _echo(session, actor, call, spec, job_id, 200, {})
+    if key is not None and name.lower() == "nextstatuses":
+        if call.method != "GET":
+            raise NotAllowed("NextStatuses is read with GET.", code="MethodNotAllowed")
+        job_id = existing_id(session, actor, spec, parse_key(spec, key))
+        return Reply(
+            200,
+            {
+                "@odata.context": f"{call.root}$metadata#Collection(JobStatus)",
+                "value": workflow.next_statuses(session, actor, job_id),
+            },
+        )
     action = job_actions.ENTITY_ACTIONS.get(name.lower())
     if key is None or action is None:
         actions = ", ".join(f"Jobs(<id>)/{a.title()}" for a in job_actions.ENTITY_ACTIONS)
         raise NotFound(
-            f"No action at {call.path}; the job actions are {actions} (POST) and Jobs/ChangeToVirtualStatus (PUT).",
+            f"No action at {call.path}; the job actions are {actions} (POST), Jobs/ChangeToVirtualStatus (PUT) "
+            "and Jobs(<id>)/NextStatuses (GET).",
             code="NotFound",
         )
     if call.method != "POST":

@@ -9,7 +9,7 @@ Usable without the server: it imports only the standard library, httpx and orjso
 
 from __future__ import annotations
 
-from odyssee.client._core import Call, RetryPolicy
+from odyssee.client._core import Call, Page, RetryPolicy
 from odyssee.client.aio import AsyncClient, AsyncEntitySet
 from odyssee.client.errors import (
     Conflict,
@@ -38,6 +38,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "ODataError",
+    "Page",
     "PreconditionFailed",
     "RetryPolicy",
     "ServerError",

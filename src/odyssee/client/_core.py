@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Self
-from urllib.parse import quote
+from typing import Any, Generic, Self, TypeVar
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import orjson
@@ -28,6 +28,7 @@ from odyssee.client.filters import _AND, Expr, literal
 USER_AGENT = "odyssee-client/0.1"
 COMPRESS_OVER = 1024
 """``compress_requests`` gzips request bodies larger than this many bytes."""
+R = TypeVar("R")
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NOT_PROCESSED = frozenset({429, 503})
@@ -153,6 +154,29 @@ class Query:
         if self.expand:
             params["$expand"] = ",".join(self.expand)
         return params
+
+
+@dataclass(frozen=True)
+class Page(Generic[R]):
+    """One page of a collection, for screens that page on demand instead of iterating it all."""
+
+    rows: list[R]
+    next_link: str | None
+    """``@odata.nextLink``: the keyset link to the next page (its ``$skiptoken``), or None."""
+    count: int | None
+    """``@odata.count`` when the query asked for ``$count=true``."""
+
+    @property
+    def skiptoken(self) -> str | None:
+        """The ``$skiptoken`` of the next link, to send back with the same query for the next page."""
+        if self.next_link is None:
+            return None
+        values = parse_qs(urlsplit(self.next_link).query).get("$skiptoken")
+        return values[0] if values else None
+
+
+def page_of(body: Any) -> Page[Any]:
+    return Page(body["value"], body.get("@odata.nextLink"), body.get("@odata.count"))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import httpx
 from odyssee.client._core import (
     Call,
     ClientCore,
+    Page,
     Query,
     SetCore,
     alternate_key_segment,
@@ -24,6 +25,7 @@ from odyssee.client._core import (
     if_match,
     loads,
     minimal_headers,
+    page_of,
     raise_for,
     transport_errors,
     with_client_id,
@@ -143,6 +145,12 @@ class AsyncEntitySet(SetCore, Generic[T]):
             for row in cast(list[T], body["value"]):
                 yield row
             url, params = body.get("@odata.nextLink"), None
+
+    async def page(self) -> Page[T]:
+        """One page (``page_size`` rows, the server's default otherwise) and the link to the next:
+        add ``.param("$skiptoken", page.skiptoken)`` to the same set for the page after it."""
+        call = Call("GET", self._url(self.name), self.query.params(), headers=self._page_headers())
+        return cast(Page[T], page_of(loads(await self._call(call))))
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self.iter()

@@ -12,6 +12,7 @@ import httpx
 from odyssee.client._core import (
     Call,
     ClientCore,
+    Page,
     Query,
     SetCore,
     alternate_key_segment,
@@ -22,6 +23,7 @@ from odyssee.client._core import (
     if_match,
     loads,
     minimal_headers,
+    page_of,
     raise_for,
     transport_errors,
     with_client_id,
@@ -152,6 +154,12 @@ class EntitySet(SetCore, Generic[T]):
             body = loads(self._call(Call("GET", url, params, headers=self._page_headers())))
             yield from cast(list[T], body["value"])
             url, params = body.get("@odata.nextLink"), None
+
+    def page(self) -> Page[T]:
+        """One page (``page_size`` rows, the server's default otherwise) and the link to the next:
+        add ``.param("$skiptoken", page.skiptoken)`` to the same set for the page after it."""
+        call = Call("GET", self._url(self.name), self.query.params(), headers=self._page_headers())
+        return cast(Page[T], page_of(loads(self._call(call))))
 
     def __iter__(self) -> Iterator[T]:
         return self.iter()

@@ -34,7 +34,19 @@ _JOBS = [
     ("j-progress", "IN_PROGRESS", "c-sun", "No hot water on floor 3", "u-tom"),
     ("j-done", "IN_PROGRESS", "c-acme", "Replace circulation pump", "u-tom"),  # its approval completes it
     ("j-pool", "POOLING", "c-north", "Check safety valve", ""),
+    ("j-pool2", "POOLING", "c-sun", "Replace air filters, rooms 101-140", ""),
+    ("j-tbp", "TO_BE_PLANNED", "c-acme", "Leak under the boiler", ""),
+    ("j-lisa", "PLANNED", "c-sun", "Commission new heat pump", "u-lisa"),
 ]
+_JOB_DETAILS: dict[str, dict[str, Any]] = {
+    "j-planned": {"job_type_id": "jt-service", "estimated_duration": 3},
+    "j-pool": {"job_priority_id": "jp-urgent", "estimated_duration": 1},
+    "j-pool2": {"job_type_id": "jt-service", "estimated_duration": 4},
+    "j-tbp": {"job_priority_id": "jp-urgent", "estimated_duration": 2},
+    "j-lisa": {"job_type_id": "jt-service", "estimated_duration": 6, "date_planned": "2026-11-25T09:00:00Z"},
+}
+"""Type, priority (demo names) and hours of the jobs that are not plain normal repairs: the console's
+grid filters and planning timeline need some variety to show."""
 _JOB_STATUS = {name: status for name, status, *_ in _JOBS}
 """Demo jobs are created Open and walked to these statuses through the workflow engine."""
 
@@ -61,6 +73,7 @@ def _rows() -> list[tuple[str, str, dict[str, Any]]]:
         ("TaskStatus", "ts-closed", {"reference_back_office": "CLOSED", "name": "Closed", "description": "Done", "is_closed": True}),
         ("User", "u-anna", {"code": "T01", "username": "anna.peeters@example.com", "firstname": "Anna", "lastname": "Peeters"}),
         ("User", "u-tom", {"code": "T02", "username": "tom.janssens@example.com", "firstname": "Tom", "lastname": "Janssens"}),
+        ("User", "u-lisa", {"code": "T03", "username": "lisa.maes@example.com", "firstname": "Lisa", "lastname": "Maes"}),
         ("Article", "a-filter", {"code": "F-100", "name": "Air filter 100", "article_category_id": demo_id("ac-filter"), "entered_price": 12.5}),
         ("Article", "a-pump", {"code": "P-200", "name": "Circulation pump", "article_category_id": demo_id("ac-spare"), "entered_price": 245.0}),
         ("Article", "a-valve", {"code": "V-300", "name": "Safety valve 3 bar", "article_category_id": demo_id("ac-spare"), "entered_price": 38.9}),
@@ -95,7 +108,8 @@ def _rows() -> list[tuple[str, str, dict[str, Any]]]:
         rows.append(("Jobs", name, {
             "reference_back_office": f"WO-{index:04d}", "name": title, "project_id": demo_id(f"{company}-boiler"),
             "job_status_id": _STATUS["OPEN"], "user_id": demo_id(user) if user else None,
-            "date_planned": f"2026-11-{20 + index:02d}T08:00:00Z",
+            "date_planned": f"2026-11-{20 + index:02d}T08:00:00Z" if user else "1980-01-01T00:00:00Z",
+            **{key: demo_id(value) if key.endswith("_id") else value for key, value in _JOB_DETAILS.get(name, {}).items()},
         }))  # fmt: skip
     rows += [
         ("JobPartUsage", "jpu-1", {"jobs_id": demo_id("j-done"), "article_id": demo_id("a-pump"), "user_id": demo_id("u-tom"),

@@ -312,6 +312,38 @@ def lock_job(session: Session, actor: Actor, job_id: uuid.UUID) -> dict[str, Any
     return dict(row)
 
 
+def next_statuses(session: Session, actor: Actor, job_id: uuid.UUID) -> list[dict[str, str]]:
+    """The statuses the job may move to now, each with the request that gets it there
+    (``GET Jobs(<id>)/NextStatuses``): integrators and the web console show only the moves that
+    will succeed instead of learning the table from 409s. Guards that need input (a dispatch
+    user, a reject reason) are named by ``action``, not evaluated."""
+    jobs = _table("jobs")
+    row = (
+        session.execute(sa.select(jobs).where(jobs.c.tenant_id == actor.tenant_id, jobs.c.id == job_id))
+        .mappings()
+        .first()
+    )
+    if row is None or row["sys_logical_delete"]:
+        raise NotFound(f"There is no Jobs with id {job_id}.", code="NotFound")
+    job = dict(row)
+    check_access(session, actor, job)
+    current = status_code(session, actor, job["job_status_id"])
+    answer = []
+    for target in TRANSITIONS[current]:
+        if target == ACCEPT.get(current):
+            action = "Accept"
+        elif target == REJECT.get(current):
+            action = "Reject"
+        elif target in ("DISPATCHED", "WORKSHOP"):
+            action = "Dispatch" if target == "DISPATCHED" else "Workshop"
+        else:
+            action = "PATCH"
+        if action in ("Accept", "Reject") and not may_act(session, actor, job):
+            continue
+        answer.append({"id": str(STATUS_ID[target]), "code": target, "name": STATUS_NAME[target], "action": action})
+    return answer
+
+
 def move(
     session: Session,
     actor: Actor,

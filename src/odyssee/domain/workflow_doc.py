@@ -35,6 +35,7 @@ _ACTIONS = """
 | `POST /api/Jobs(<id>)/Accept` | none | Dispatched → Planned, Workshop → Workshop in queue |
 | `POST /api/Jobs(<id>)/Reject` | `{"reason": "…"}` (required) | Dispatched → Dispatch - Rejected (workshop jobs cannot be rejected) |
 | `PUT /api/Jobs/ChangeToVirtualStatus` | `{"jobs_id": …, "target_job_status_id": …}` or `{"jobs_id": …, "target_job_status_code": "ERP_IMP"}` | a Completed job → a virtual status under Completed |
+| `GET /api/Jobs(<id>)/NextStatuses` | none | reads the statuses the job may move to now: `{"value": [{"id", "code", "name", "action"}]}`, `action` being `PATCH` (send `job_status_id`), `Dispatch`, `Workshop`, `Accept` or `Reject`; Accept/Reject only for someone who may answer the assignment |
 
 Each answers with the job as it now is. Jobs may also be addressed by ERP key:
 `Jobs(reference_back_office='WO-1')/Accept`.
