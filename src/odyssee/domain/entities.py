@@ -249,7 +249,8 @@ def _check_unique(
     new: bool,
 ) -> None:
     """Give a precise 409 for a duplicate id or ERP key before the database refuses it."""
-    if new and session.execute(sa.select(spec.table.c.id).where(*_key(spec, actor, key))).first():
+    connection = session.connection()
+    if new and connection.execute(_id_taken(spec), {"tenant": actor.tenant_id, "key": key}).first():
         raise Conflict(
             f"A {spec.name} with id {key} already exists.",
             code="DuplicateKey",
@@ -260,13 +261,8 @@ def _check_unique(
         value = row.get(name, "")
         if not value:
             continue
-        column = spec.table.c[name]
-        clash = session.execute(
-            sa.select(spec.table.c.id).where(
-                spec.table.c.tenant_id == actor.tenant_id,
-                column == value,
-                spec.table.c.id != key,
-            )
+        clash = connection.execute(
+            _value_taken(spec, name), {"tenant": actor.tenant_id, "value": value, "key": key}
         ).scalar()
         if clash is not None:
             raise Conflict(
@@ -275,6 +271,26 @@ def _check_unique(
                 target=name,
                 details=[ErrorDetail("DuplicateKey", f"{name} must be unique", name)],
             )
+
+
+@functools.cache
+def _id_taken(spec: EntitySpec) -> sa.Select[Any]:
+    table = spec.table
+    return sa.select(table.c.id).where(
+        table.c.tenant_id == sa.bindparam("tenant"), table.c.id == sa.bindparam("key", type_=table.c.id.type)
+    )
+
+
+@functools.cache
+def _value_taken(spec: EntitySpec, name: str) -> sa.Select[Any]:
+    """Another row of the tenant with this value of a unique column (built once per column, like
+    every statement a write runs each time)."""
+    table = spec.table
+    return sa.select(table.c.id).where(
+        table.c.tenant_id == sa.bindparam("tenant"),
+        table.c[name] == sa.bindparam("value", type_=table.c[name].type),
+        table.c.id != sa.bindparam("key", type_=table.c.id.type),
+    )
 
 
 @functools.cache
@@ -305,10 +321,11 @@ def _execute(
 ) -> None:
     """Stamp the row (domain/changes.py) and write it; a uniqueness race lost to a concurrent
     writer is a 409, never a 500, and leaves neither the row nor its change event behind."""
+    connection = session.connection()
     try:
-        with session.begin_nested():
+        with connection.begin_nested():  # a Core savepoint: the ORM's costs several times more
             row["modified_dateutc"] = changes.stamp(session, actor.tenant_id, spec.table_name, key, event)
-            session.connection().execute(statement, row | where)
+            connection.execute(statement, row | where)
     except IntegrityError as error:
         raise Conflict(
             f"The {spec.name} conflicts with a row written concurrently: {error.orig}",

@@ -48,6 +48,10 @@ class Page:
     """The order-key values of the last row (``id`` last), for the next link's ``$skiptoken``."""
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def _rows(result: sa.Result[Any]) -> list[Row]:
     """Plain dicts, one per row (quicker than going through RowMapping)."""
     names = tuple(result.keys())
@@ -61,7 +65,7 @@ def count_of(name: str) -> str:
 def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions, *, limit: int) -> Page:
     """At most ``limit`` rows of the filtered, ordered set; one extra row tells if more exist."""
     options = restricted(spec, actor, options)
-    statement = page_select(spec, actor.tenant_id, options, limit=limit + 1)
+    statement = page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=_dialect(session))
     rows = _rows(session.connection().execute(statement))
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -117,7 +121,9 @@ def _expand_one(session: Session, actor: Actor, rows: Sequence[Row], item: Expan
     keys = {row[navigation.foreign_key] for row in rows} - {str(EMPTY_GUID)}
     found: dict[Any, Row] = {}
     if keys:
-        statement = related_select(related, actor.tenant_id, restricted(related, actor, item.options), "id", keys)
+        statement = related_select(
+            related, actor.tenant_id, restricted(related, actor, item.options), "id", keys, dialect=_dialect(session)
+        )
         found = {row["id"]: dict(row) for row in session.execute(statement).mappings()}
         blobs.fill(
             session, actor.tenant_id, related, list(found.values()), blobs.wanted(related, item.options, single=False)
@@ -132,7 +138,9 @@ def _expand_many(session: Session, actor: Actor, spec: EntitySpec, rows: Sequenc
     parents = {row["id"] for row in rows}
     children: dict[Any, list[Row]] = defaultdict(list)
     options = restricted(related, actor, item.options)
-    statement = related_select(related, actor.tenant_id, options, navigation.foreign_key, parents)
+    statement = related_select(
+        related, actor.tenant_id, options, navigation.foreign_key, parents, dialect=_dialect(session)
+    )
     found = [dict(row) for row in session.execute(statement).mappings()]
     blobs.fill(session, actor.tenant_id, related, found, blobs.wanted(related, item.options, single=False))
     for child in found:

@@ -79,8 +79,14 @@ def _wired(spec: EntitySpec, source: sa.FromClause, shape: tuple[str, ...]) -> l
     return columns
 
 
-def _ordered(statement: sa.Select[Any], keys: list[tuple[Any, bool, Field]]) -> sa.Select[Any]:
-    statement = statement.add_columns(*(expr.label(f"_k{i}") for i, (expr, _, _) in enumerate(keys)))
+def _ordered(statement: sa.Select[Any], keys: list[tuple[Any, bool, Field]], *, wired: bool = False) -> sa.Select[Any]:
+    """Order by ``keys`` and return them as ``_k0``, ``_k1``, …; ``wired``: GUID keys as text."""
+    statement = statement.add_columns(
+        *(
+            (guid_text(expr) if wired and field.kind is Kind.GUID else expr).label(f"_k{i}")
+            for i, (expr, _, field) in enumerate(keys)
+        )
+    )
     return statement.order_by(*(expr.desc() if desc else expr.asc() for expr, desc, _ in keys))
 
 
@@ -113,20 +119,36 @@ def _reused(options: QueryOptions, key: tuple[Any, ...], build: Callable[[], sa.
     return statement
 
 
-def page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int) -> sa.Select[Any]:
+def _in_place(dialect: str) -> bool:
+    """Whether the wire form can be selected directly, without the outer query of :func:`_formatted`:
+    on SQLite it is the stored text, reshaped in Python per returned row (odata/wire.py), and an
+    outer query would only make SQLite sort the page again."""
+    return dialect == "sqlite"
+
+
+def page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int, dialect: str) -> sa.Select[Any]:
     """One page: after the ``$skiptoken`` row if any, then ``$skip``, at most ``limit`` rows."""
-    return _reused(options, ("page", tenant_id, limit), lambda: _page_select(spec, tenant_id, options, limit=limit))
+    return _reused(
+        options,
+        ("page", tenant_id, limit, dialect),
+        lambda: _page_select(spec, tenant_id, options, limit=limit, dialect=dialect),
+    )
 
 
-def _page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int) -> sa.Select[Any]:
+def _page_select(
+    spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int, dialect: str
+) -> sa.Select[Any]:
     shape = _shape(spec, options)
-    statement = sa.select(*_stored(spec, shape)).where(tenant_rows(spec.table, tenant_id))
+    in_place = _in_place(dialect)
+    columns = _wired(spec, spec.table, shape) if in_place else _stored(spec, shape)
+    statement = sa.select(*columns).where(tenant_rows(spec.table, tenant_id))
     if options.where is not None:
         statement = statement.where(options.where)
     keys = order_keys(spec, options)
     if options.after is not None:
         statement = statement.where(paging.after(keys, options.after))
-    return _formatted(spec, shape, _ordered(statement, keys).offset(options.skip).limit(limit), keys)
+    statement = _ordered(statement, keys, wired=in_place).offset(options.skip).limit(limit)
+    return statement if in_place else _formatted(spec, shape, statement, keys)
 
 
 def key_values(keys: list[tuple[Any, bool, Field]], row: dict[str, Any]) -> list[Any]:
@@ -165,6 +187,8 @@ def related_select(
     options: QueryOptions,
     link_column: str,
     link_values: Iterable[Any],
+    *,
+    dialect: str,
 ) -> sa.Select[Any]:
     """The rows of ``spec`` whose ``link_column`` is one of ``link_values`` (GUIDs or their text) —
     one query per ``$expand`` level, however many parent rows there are.
@@ -176,9 +200,13 @@ def related_select(
     keys = order_keys(spec, options)
     shape = _shape(spec, options, link_column)
     links = sorted({value if isinstance(value, uuid.UUID) else uuid.UUID(value) for value in link_values})
-    statement = sa.select(*_stored(spec, shape)).where(tenant_rows(table, tenant_id), table.c[link_column].in_(links))
+    in_place = _in_place(dialect) and options.top is None and not options.skip
+    columns = _wired(spec, table, shape) if in_place else _stored(spec, shape)
+    statement = sa.select(*columns).where(tenant_rows(table, tenant_id), table.c[link_column].in_(links))
     if options.where is not None:
         statement = statement.where(options.where)
+    if in_place:
+        return _ordered(statement, keys, wired=True)
     if options.top is None and not options.skip:
         return _formatted(spec, shape, _ordered(statement, keys), keys)
     position = (
