@@ -91,14 +91,19 @@ def wanted(spec: EntitySpec, options: QueryOptions, *, single: bool) -> tuple[Fi
 
 
 def fill(session: Session, tenant_id: int, spec: EntitySpec, rows: Sequence[Row], fields: Sequence[Field]) -> None:
-    """Put the bytes of ``fields`` into ``rows`` (one query per field for all rows); rows come
-    from domain/reads.py, so their ids are text."""
+    """Put the bytes of ``fields`` into ``rows`` (one query per field for all rows); row ids may be
+    text (rows of domain/reads.py) or GUIDs."""
     if not rows:
         return
+    keys = [_as_uuid(row["id"]) for row in rows]
     for f in fields:
-        found = STORE.get_many(session, tenant_id, spec.table_name, (uuid.UUID(row["id"]) for row in rows), f.name)
-        for row in rows:
-            row[f.name] = found.get(uuid.UUID(row["id"]), b"")
+        found = STORE.get_many(session, tenant_id, spec.table_name, keys, f.name)
+        for row, key in zip(rows, keys, strict=True):
+            row[f.name] = found.get(key, b"")
+
+
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
 def split(spec: EntitySpec, row: Row) -> Row:
