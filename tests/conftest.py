@@ -59,6 +59,21 @@ def wait_until_serving(url: str, headers: dict[str, str], *, seconds: float = 60
         time.sleep(0.2)
 
 
+class Clock:
+    """A monotonic clock that only moves when a test tells it to (rate limits, login throttling)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 def basic(username: str, password: str, domain: str) -> dict[str, str]:
     token = base64.b64encode(f"{username}:{password}@{domain}".encode()).decode()
     return {"Authorization": f"Basic {token}"}

@@ -16,22 +16,9 @@ from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
 from odyssee.domain.tenants import create_credential
 from odyssee.settings import Settings
-from tests.conftest import Tenant, basic, make_tenant
+from tests.conftest import Clock, Tenant, basic, make_tenant
 
 WINDOW = 60.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def throttled_app(database: Database, clock: Clock, per_login: int, per_address: int) -> Any:

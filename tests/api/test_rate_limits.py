@@ -18,22 +18,7 @@ from odyssee.api.limits import RateLimiter
 from odyssee.db.engine import Database
 from odyssee.domain.tenants import create_credential
 from odyssee.settings import Rate, Settings
-from tests.conftest import Tenant, make_tenant
-
-
-class Clock:
-    """A monotonic clock that only moves when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from tests.conftest import Clock, Tenant, make_tenant
 
 
 def limited_client(database: Database, clock: Clock, user: Rate, tenant: Rate) -> TestClient:

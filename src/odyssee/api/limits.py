@@ -80,8 +80,7 @@ class RateLimiter:
     def charge(self, actor: Actor, cost: int = 1) -> Budget | None:
         """Take ``cost`` tokens from the actor's buckets and return the tighter budget left, or
         raise :class:`TooManyRequests` having taken nothing. None when no limit is configured."""
-        keys = self._keys(actor)
-        enabled = [(kind, rate) for kind, rate in self.rates.items() if rate.enabled]
+        keys, enabled = self._keys(actor), self._enabled()
         if not enabled:
             return None
         with self._lock:
@@ -107,13 +106,15 @@ class RateLimiter:
 
     def peek(self, actor: Actor) -> Budget | None:
         """The tighter budget left, taking nothing (for the headers of a refused request)."""
-        keys = self._keys(actor)
-        enabled = [(kind, rate) for kind, rate in self.rates.items() if rate.enabled]
+        keys, enabled = self._keys(actor), self._enabled()
         if not enabled:
             return None
         with self._lock:
             now = self._clock()
             return _tightest([(rate, self._bucket(kind, rate, keys[kind], now)) for kind, rate in enabled])
+
+    def _enabled(self) -> list[tuple[str, Rate]]:
+        return [(kind, rate) for kind, rate in self.rates.items() if rate.enabled]
 
     @staticmethod
     def _keys(actor: Actor) -> dict[str, Hashable]:
