@@ -1,7 +1,14 @@
 """The floor: the same SQL through the same driver, rows to JSON with orjson, in a bare ASGI app.
 
-No authentication, no OData parsing, no validation: what the database, the driver and the
-JSON encoder cost by themselves. ``bench/suite.py`` reports the API's figures as a ratio to it.
+No authentication, no OData parsing, no validation, no SQLAlchemy at run time: each case's
+SELECT is built and compiled once with SQLAlchemy (the same statement shape the API runs) and
+then executed on the raw DBAPI connection (sqlite3, psycopg); rows become dicts zipped with the
+cursor's column names and go to orjson. That is what the database, the driver and the JSON encoder
+cost by themselves, and ``bench/suite.py`` reports the API's figures as a ratio to it.
+
+Like the API (api/inline.py), SQLite queries run on the event loop's thread (worker threads
+convoy on the GIL that sqlite3 releases for every row) and PostgreSQL queries on worker threads
+(psycopg waits on the network).
 
     ODYSSEE_DATABASE_URL=... uv run uvicorn --app-dir bench floor:app --port 9001
 """
@@ -9,8 +16,10 @@ JSON encoder cost by themselves. ``bench/suite.py`` reports the API's figures as
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from datetime import datetime
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,51 +33,81 @@ from odyssee.domain.tenants import find_tenant
 from odyssee.model.registry import registry
 
 database = Database(os.environ["ODYSSEE_DATABASE_URL"])
+dialect = database.engine.dialect
 with database.transaction(write=False) as _session:
     _tenant = find_tenant(_session, DOMAIN)
     assert _tenant is not None
     TENANT = _tenant.id
+INLINE = dialect.name == "sqlite"
+_local = threading.local()
 
 
-def _table(name: str) -> sa.Table:
-    return registry().by_table(name).table
+@cache
+def _compiled(path: str, name: str, limit: int) -> tuple[str, list[str], dict[str, Any], dict[str, Any]]:
+    """SQL text, positional parameter names, fixed values and per-name bind processors of one case."""
+    table = registry().by_table(name).table
+    columns = [table.c[f.name] for f in registry().by_table(name).columns]
+    tenant = table.c.tenant_id == sa.bindparam("tenant", TENANT, type_=table.c.tenant_id.type)
+    if path == "/byid":
+        key = sa.bindparam("id", uuid.UUID(int=0), type_=table.c.id.type)
+        statement = sa.select(*columns).where(tenant, table.c.id == key)
+    elif path == "/delta":
+        since = sa.bindparam("since", datetime.min, type_=table.c.modified_dateutc.type)
+        statement = (
+            sa.select(*columns).where(tenant, table.c.modified_dateutc > since)
+            .order_by(table.c.modified_dateutc, table.c.id).limit(limit + 1)
+        )  # fmt: skip
+    elif path == "/page":
+        statement = sa.select(*columns).where(tenant).order_by(table.c.id).limit(limit + 1)
+    else:
+        raise LookupError(path)
+    compiled = statement.compile(dialect=dialect)
+    processors = {
+        key: processor
+        for key, bind in compiled.binds.items()
+        if (processor := bind.type._cached_bind_processor(dialect)) is not None
+    }
+    fixed = compiled.construct_params()
+    return compiled.string, list(compiled.positiontup or []), fixed, processors
 
 
-def _columns(table: sa.Table) -> list[Any]:
-    return [table.c[f.name] for f in registry().by_table(table.name).columns]
+def _connection() -> Any:
+    """One raw DBAPI connection per thread (the event loop's, for SQLite), kept for the process."""
+    connection = getattr(_local, "connection", None)
+    if connection is None:
+        connection = _local.connection = database.engine.raw_connection().dbapi_connection
+    return connection
 
 
 def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
-    if path == "/byid":
-        table = _table(params["table"])
-        statement = sa.select(*_columns(table)).where(
-            table.c.tenant_id == TENANT, table.c.id == uuid.UUID(params["id"])
-        )
-    elif path == "/delta":
-        table = _table(params["table"])
-        statement = (
-            sa.select(*_columns(table))
-            .where(table.c.tenant_id == TENANT, table.c.modified_dateutc > datetime.fromisoformat(params["since"]))
-            .order_by(table.c.modified_dateutc, table.c.id)
-            .limit(int(params["limit"]) + 1)
-        )
-    elif path == "/page":
-        table = _table(params["table"])
-        statement = (
-            sa.select(*_columns(table)).where(table.c.tenant_id == TENANT).order_by(table.c.id)
-            .limit(int(params["limit"]) + 1)
-        )  # fmt: skip
-    else:
-        raise LookupError(path)
-    with database.engine.connect() as connection:
-        return [dict(row) for row in connection.execute(statement).mappings()]
+    limit = int(params.get("limit", 1))
+    sql, positions, fixed, processors = _compiled(path, params["table"], limit)
+    values = dict(fixed, tenant=TENANT)
+    if "id" in params:
+        values["id"] = uuid.UUID(params["id"])
+    if "since" in params:
+        values["since"] = datetime.fromisoformat(params["since"])
+    values = {key: processors[key](value) if key in processors else value for key, value in values.items()}
+    cursor = _connection().cursor()
+    try:
+        cursor.execute(sql, [values[key] for key in positions] if positions else values)
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+    if not INLINE:
+        _connection().rollback()  # psycopg opened a transaction; do not hold it
+    return rows
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     params = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
-    rows = await run_in_threadpool(_query, scope["path"], params)
+    if INLINE:
+        rows = _query(scope["path"], params)
+    else:
+        rows = await run_in_threadpool(_query, scope["path"], params)
     body = orjson.dumps({"value": rows[: int(params.get("limit", 1))]})
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})

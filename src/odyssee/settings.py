@@ -68,6 +68,10 @@ class Settings:
     statement_timeout_ms: int = 30000
     """An API request's SQL statement running longer is cancelled: 503 ``QueryTimeout``
     (``ODYSSEE_STATEMENT_TIMEOUT_MS``; 0 disables)."""
+    inline_read_ms: int = 20
+    """The statement budget of a SQLite read run on the event loop (``ODYSSEE_INLINE_READ_MS``; 0
+    runs every read on a worker thread). A read that needs longer is run again on a thread with
+    the full statement timeout (api/inline.py, docs/performance.md)."""
     change_retention_days: float = 30.0
     """``change_event`` rows older than this are pruned by the worker, except those an active webhook
     subscription has not delivered (``ODYSSEE_CHANGE_RETENTION_DAYS``; 0 keeps them forever). A
@@ -95,6 +99,7 @@ class Settings:
             login_failures_per_ip=_number(env, "ODYSSEE_LOGIN_FAILURES_IP", defaults.login_failures_per_ip, int),
             login_window_seconds=_number(env, "ODYSSEE_LOGIN_WINDOW", defaults.login_window_seconds, float),
             statement_timeout_ms=_number(env, "ODYSSEE_STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms, int),
+            inline_read_ms=_number(env, "ODYSSEE_INLINE_READ_MS", defaults.inline_read_ms, int),
             change_retention_days=_number(env, "ODYSSEE_CHANGE_RETENTION_DAYS", defaults.change_retention_days, float),
             debug_hold=env.get("ODYSSEE_DEBUG_HOLD") == "1",
         )

@@ -17,15 +17,17 @@ from starlette.responses import Response
 
 from odyssee.api import batch, resources
 from odyssee.api.auth import parse_basic
+from odyssee.api.inline import InlineReads
 from odyssee.api.limits import BUDGET_KEY, RateLimiter
 from odyssee.api.messages import Call
 from odyssee.api.negotiation import accepted_format, read_body
 from odyssee.api.responses import json_response, render
 from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
+from odyssee.db.inline import Offload, inline
 from odyssee.domain.actor import Actor
 from odyssee.domain.tenants import authenticate
-from odyssee.model.errors import TooManyRequests, Unauthorized
+from odyssee.model.errors import QueryTimeout, TooManyRequests, Unauthorized
 from odyssee.model.registry import registry
 from odyssee.settings import Settings
 
@@ -90,24 +92,45 @@ def admitter(request: Request) -> Callable[[Actor, int], None]:
 
 
 async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool) -> T:
-    """Authenticate and admit, then do ``work(session, actor)``, all in one transaction on a worker thread."""
+    """Authenticate and admit, then do ``work(session, actor)``, all in one transaction: on a worker
+    thread, or for a short SQLite read on the event loop itself (api/inline.py)."""
     check = authenticated(request)
     admit = admitter(request)
     database = database_of(request) if write else read_database_of(request)
-    timeout = settings_of(request).statement_timeout_ms
+    settings = settings_of(request)
+    timeout = settings.statement_timeout_ms
     hold = _debug_hold(request) if write else 0.0
+    admitted = False
 
-    def unit() -> T:
+    def unit(timeout_ms: int) -> T:
+        nonlocal admitted
         # One transaction for the credentials and the work: a second one cost as much as a read.
-        with database.transaction(write=write, timeout_ms=timeout) as session:
+        with database.transaction(write=write, timeout_ms=timeout_ms) as session:
             actor = check(session)
-            admit(actor, 1)
+            if not admitted:  # a read run again on a thread was charged on its first try
+                admit(actor, 1)
+                admitted = True
             result = work(session, actor)
             if hold:
                 time.sleep(hold)
             return result
 
-    return await run_in_threadpool(unit)
+    policy: InlineReads = request.app.state.inline_reads
+    key = None if write else policy.key(request, database, settings.page_size)
+    if key is not None:
+        budget = policy.budget_ms if not timeout else min(policy.budget_ms, timeout)
+        try:
+            with inline():
+                result = unit(budget)
+        except Offload:  # something slow that says so (a password not in the cache), not the query
+            pass
+        except QueryTimeout:
+            if budget == timeout:  # the real statement timeout, not the inline budget
+                raise
+            policy.slow(key)
+        else:
+            return result
+    return await run_in_threadpool(unit, timeout)
 
 
 def _debug_hold(request: Request) -> float:

@@ -16,6 +16,8 @@ from collections import OrderedDict
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from odyssee.db.inline import require_thread
+
 _HASHER = PasswordHasher()
 _CACHE_SIZE = 1024
 _CACHE_SECONDS = 300.0
@@ -36,6 +38,7 @@ def verify_password(credential_id: int, stored_hash: str, password: str) -> bool
         if expires is not None and expires > now:
             _cache.move_to_end(entry)
             return True
+    require_thread()  # tens of ms of hashing: never on the event loop (db/inline.py)
     try:
         _HASHER.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
