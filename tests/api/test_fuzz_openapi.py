@@ -24,7 +24,6 @@ from typing import NamedTuple
 
 import pytest
 import schemathesis
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -33,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from starlette.applications import Starlette
 
 from odyssee.api.app import create_app
 from odyssee.api.openapi import document
@@ -58,7 +58,7 @@ schema = schemathesis.openapi.from_dict(document(), config=CONFIG)
 
 
 class Target(NamedTuple):
-    app: FastAPI
+    app: Starlette
     tenant: Tenant
     ids: dict[str, list[str]]
     """Existing rows per entity set, for ``{id}``."""

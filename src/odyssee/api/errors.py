@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from odyssee.api.responses import json_response
@@ -52,12 +52,10 @@ def error_response(error: errors.OdysseeError, status: int | None = None) -> Res
     return json_response({"error": error.as_dict()}, status=status, headers=headers)
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(errors.OdysseeError)
+def install(app: Starlette) -> None:
     async def _odyssee(_request: Request, error: errors.OdysseeError) -> Response:
         return error_response(error)
 
-    @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         phrase = HTTPStatus(error.status_code).phrase
         message = f"No resource at {request.url.path}." if error.status_code == 404 else f"{phrase}: {error.detail}"
@@ -69,11 +67,6 @@ def install(app: FastAPI) -> None:
             response.headers.update(error.headers)
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, error: RequestValidationError) -> Response:
-        return error_response(errors.InvalidInput(f"Invalid request: {error.errors()}", code="InvalidRequest"))
-
-    @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> Response:
         log.exception("unexpected error")
         return error_response(
@@ -83,3 +76,8 @@ def install(app: FastAPI) -> None:
             ),
             500,
         )
+
+    # Starlette types handlers as taking any Exception; each of these is registered for its own class.
+    app.add_exception_handler(errors.OdysseeError, _odyssee)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

@@ -5,7 +5,7 @@ authenticates (the same HTTP Basic check as every other route), picks the repres
 answers conditional requests, so a client that re-reads metadata on every start pays for a
 304 instead of ~100 KB.
 
-This router must be included *before* the generic controller, whose ``/api/{entity_set}``
+These routes must come *before* the generic controller, whose ``/api/{entity_set}``
 would otherwise take ``$metadata`` for an entity set name.
 """
 
@@ -16,14 +16,13 @@ import hashlib
 from dataclasses import dataclass
 from functools import cache
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from odyssee.api.routes import run
 from odyssee.model.errors import InvalidQuery, NotAcceptable
 from odyssee.odata.metadata import VERSION, metadata_json, metadata_xml
-
-router = APIRouter()
 
 
 class Format(enum.Enum):
@@ -123,7 +122,6 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-@router.get("/api/$metadata")
 async def metadata(request: Request) -> Response:
     unknown = sorted(name for name in request.query_params if name.startswith("$") and name != "$format")
     if unknown:
@@ -139,3 +137,6 @@ async def metadata(request: Request) -> Response:
     if _matches(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers=headers)
     return Response(found.body, media_type=found.content_type, headers=headers)
+
+
+ROUTES = [Route("/api/$metadata", metadata, methods=["GET"])]

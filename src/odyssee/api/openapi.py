@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from odyssee import __version__
+from odyssee.api.responses import json_response
 from odyssee.domain.embedding import embeddings
 from odyssee.model.registry import EntitySpec, Field, Kind, registry
 
@@ -274,5 +278,13 @@ def document() -> dict[str, Any]:
     }
 
 
-def install(app: FastAPI) -> None:
-    app.openapi = document  # type: ignore[method-assign]
+async def _openapi(_request: Request) -> Response:
+    return json_response(document())
+
+
+async def _docs(_request: Request) -> Response:
+    """Swagger UI over ``/openapi.json`` (FastAPI's page, used without a FastAPI app)."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="odyssee")
+
+
+ROUTES = [Route("/openapi.json", _openapi, methods=["GET"]), Route("/docs", _docs, methods=["GET"])]
