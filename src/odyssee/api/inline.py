@@ -8,9 +8,10 @@ On SQLite a short read runs inline (db/inline.py says why: thread convoys on the
 * every statement runs under the inline budget (``ODYSSEE_INLINE_READ_MS``): past it SQLite
   interrupts the statement, the read-only transaction is rolled back and the whole read runs
   again on a worker thread, with the full statement timeout;
-* a read whose statement ran past the budget is remembered (path and query, for :data:`MEMORY_SECONDS`) and goes
-  straight to a thread the next time, so a repeated slow query pays the budget once, not on
-  every call.
+* a read whose statement ran past the budget, and whose run on the thread took longer than the
+  budget again (so not a cold page cache), is remembered (path and query, for
+  :data:`MEMORY_SECONDS`) and goes straight to a thread the next time, so a repeated slow query
+  pays the budget once, not on every call.
 
 PostgreSQL reads always run on a thread: psycopg waits on the network, and that wait must not
 hold the event loop.

@@ -116,20 +116,22 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
 
     policy: InlineReads = request.app.state.inline_reads
     key = None if write else policy.key(request, database, settings.page_size)
-    if key is not None:
-        budget = policy.budget_ms if not timeout else min(policy.budget_ms, timeout)
-        try:
-            with inline():
-                result = unit(budget)
-        except Offload:  # something slow that says so (a password not in the cache), not the query
-            pass
-        except QueryTimeout:
-            if budget == timeout:  # the real statement timeout, not the inline budget
-                raise
-            policy.slow(key)
-        else:
-            return result
-    return await run_in_threadpool(unit, timeout)
+    if key is None:
+        return await run_in_threadpool(unit, timeout)
+    budget = policy.budget_ms if not timeout else min(policy.budget_ms, timeout)
+    try:
+        with inline():
+            return unit(budget)
+    except Offload:  # something slow that says so (a password not in the cache), not the query
+        return await run_in_threadpool(unit, timeout)
+    except QueryTimeout:
+        if budget == timeout:  # the real statement timeout, not the inline budget
+            raise
+    started = time.monotonic()
+    result = await run_in_threadpool(unit, timeout)
+    if (time.monotonic() - started) * 1000 > budget:  # slow again, not a cold cache: remember it
+        policy.slow(key)
+    return result
 
 
 def _debug_hold(request: Request) -> float:
