@@ -48,8 +48,21 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+_ROOTS: dict[tuple[Any, ...], str] = {}
+
+
 def service_root(request: Request) -> str:
-    return f"{request.base_url}api/"
+    """``http(s)://host/…/api/`` as the client addressed us. Starlette builds ``base_url`` anew on
+    every request (a twentieth of a small GET), so the few distinct answers are kept."""
+    scope = request.scope
+    key = (scope.get("scheme"), request.headers.get("host"), scope.get("server"), scope.get("root_path"),
+           scope.get("app_root_path"))  # fmt: skip
+    root = _ROOTS.get(key)
+    if root is None:
+        if len(_ROOTS) >= 256:  # the Host header is the client's to choose: stay bounded
+            _ROOTS.clear()
+        root = _ROOTS[key] = f"{request.base_url}api/"
+    return root
 
 
 def authenticated(request: Request) -> Callable[[Any], Actor]:
