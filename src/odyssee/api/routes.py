@@ -55,7 +55,7 @@ def service_root(request: Request) -> str:
     """``http(s)://host/…/api/`` as the client addressed us. Starlette builds ``base_url`` anew on
     every request (a twentieth of a small GET), so the few distinct answers are kept."""
     scope = request.scope
-    key = (scope.get("scheme"), request.headers.get("host"), scope.get("server"), scope.get("root_path"),
+    key = (scope.get("scheme"), request.headers.get("host"), tuple(scope.get("server") or ()), scope.get("root_path"),
            scope.get("app_root_path"))  # fmt: skip
     root = _ROOTS.get(key)
     if root is None:
