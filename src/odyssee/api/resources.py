@@ -12,16 +12,17 @@ from __future__ import annotations
 import mimetypes
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from odyssee.api.messages import Call, Reply
-from odyssee.api.negotiation import parse_body, prefer
+from odyssee.api.negotiation import accepted_format, parse_body, prefer
 from odyssee.domain import (
     access,
     aggregates,
@@ -311,14 +312,22 @@ def _read_collection(
     options = parse_options(spec, call.query)
     size, headers = page_size(call, settings)
     limit = size if options.top is None else min(options.top, size)
-    page = reads.list_entities(session, actor, spec, options, limit=limit)
-    remaining = None if options.top is None else options.top - len(page.rows)
+    page: reads.Page | reads.JsonPage | None = None
+    if accepted_format(call.headers) == "json":
+        page = reads.list_entities_json(session, actor, spec, options, limit=limit)
+    if isinstance(page, reads.JsonPage):
+        rows: Iterable[Any] = [orjson.Fragment(text) for text in page.texts]
+        returned = len(page.texts)
+    else:
+        page = reads.list_entities(session, actor, spec, options, limit=limit)
+        rows = (serialize.encode_entity(spec, row, options) for row in page.rows)
+        returned = len(page.rows)
+    remaining = None if options.top is None else options.top - returned
     link = None
     if page.has_more and page.last_keys is not None and (remaining is None or remaining > 0):
         token = paging.encode(page.last_keys, fingerprint(call.query))
         link = serialize.next_link(f"{call.root}{spec.name}", call.query, token=token, top=remaining)
     context = serialize.context_url(call.root, spec, options.select)
-    rows = (serialize.encode_entity(spec, row, options) for row in page.rows)
     body = serialize.collection(context, rows, count=page.count, next_link=link)
     return Reply(200, body, headers, shape="collection", spec=spec)
 

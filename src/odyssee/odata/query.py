@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from odyssee.model.registry import EntitySpec, Field, Kind
 from odyssee.odata import paging
 from odyssee.odata.options import QueryOptions
-from odyssee.odata.wire import guid_text, wire
+from odyssee.odata.wire import guid_text, json_object, wire
 
 ROW_VERSION = "row_version"
 STATEMENTS_PER_QUERY = 16
@@ -140,15 +140,56 @@ def _page_select(
 ) -> sa.Select[Any]:
     shape = _shape(spec, options)
     in_place = _in_place(dialect)
-    columns = _wired(spec, spec.table, shape) if in_place else _stored(spec, shape)
+    keys = order_keys(spec, options)
+    statement = _limited(spec, tenant_id, options, shape, keys, limit=limit, wired=in_place)
+    return statement if in_place else _formatted(spec, shape, statement, keys)
+
+
+def _limited(
+    spec: EntitySpec,
+    tenant_id: int,
+    options: QueryOptions,
+    shape: tuple[str, ...],
+    keys: list[tuple[Any, bool, Field]],
+    *,
+    limit: int,
+    wired: bool,
+) -> sa.Select[Any]:
+    """The page's rows: filtered, after the ``$skiptoken`` row, ordered, ``$skip`` applied, limited."""
+    columns = _wired(spec, spec.table, shape) if wired else _stored(spec, shape)
     statement = sa.select(*columns).where(tenant_rows(spec.table, tenant_id))
     if options.where is not None:
         statement = statement.where(options.where)
-    keys = order_keys(spec, options)
     if options.after is not None:
         statement = statement.where(paging.after(keys, options.after))
-    statement = _ordered(statement, keys, wired=in_place).offset(options.skip).limit(limit)
-    return statement if in_place else _formatted(spec, shape, statement, keys)
+    return _ordered(statement, keys, wired=wired).offset(options.skip).limit(limit)
+
+
+def json_page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int) -> sa.Select[Any]:
+    """PostgreSQL: the page of :func:`page_select` as rows of ``json`` (each entity's JSON text, as
+    the serializer would write it, odata/wire.py ``json_object``) and the order keys ``_k0``, …
+
+    Only for reads without ``$expand`` and without stored-apart properties: those need Python."""
+    return _reused(
+        options, ("json", tenant_id, limit), lambda: _json_page_select(spec, tenant_id, options, limit=limit)
+    )
+
+
+def _json_page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int) -> sa.Select[Any]:
+    shape = _shape(spec, options)
+    keys = order_keys(spec, options)
+    inner = _limited(spec, tenant_id, options, shape, keys, limit=limit, wired=False).subquery("page")
+    sent = [f for f in output_fields(spec, options) if not f.write_only and not f.apart]
+    # The serializer's order (odata/serialize.py _plan): plain properties, then those it encodes.
+    sent.sort(key=lambda f: f.kind in (Kind.DECIMAL, Kind.BINARY))
+    ordering = [inner.c[f"_k{i}"] for i in range(len(keys))]
+    return sa.select(
+        json_object(inner.c[ROW_VERSION], [(f, inner.c[f.name]) for f in sent]).label("json"),
+        *(
+            (guid_text(column) if field.kind is Kind.GUID else column).label(column.name)
+            for column, (_, _, field) in zip(ordering, keys, strict=True)
+        ),
+    ).order_by(*(column.desc() if desc else column.asc() for column, (_, desc, _) in zip(ordering, keys, strict=True)))
 
 
 def key_values(keys: list[tuple[Any, bool, Field]], row: dict[str, Any]) -> list[Any]:
