@@ -34,6 +34,7 @@ from odyssee.api.messages import Call, Reply
 from odyssee.api.negotiation import Format, accepted_format, prefer
 from odyssee.api.responses import VERSION, encode, json_response
 from odyssee.db.engine import Database
+from odyssee.domain import changes, deferred
 from odyssee.domain.actor import Actor
 from odyssee.model.errors import InvalidInput, OdysseeError, UnsupportedMediaType
 from odyssee.model.registry import Kind, registry
@@ -307,16 +308,20 @@ class _Run:
             entity_set, key = self.created[name]
             url = f"{entity_set}({key}){rest}"
         split = urlsplit(url)
-        path = split.path
-        root_path = urlsplit(self.root).path
         if split.scheme and not url.startswith(self.root):
             raise _invalid(f"The URL {url} of request {part.id} is not under {self.root}.")
+        return self.path_of(url), dict(parse_qsl(split.query, keep_blank_values=True))
+
+    def path_of(self, url: str) -> str:
+        """The resource path of a request URL, relative to the service root."""
+        path = urlsplit(url).path
+        root_path = urlsplit(self.root).path
         if path.startswith(root_path):
             path = path[len(root_path) :]
         path = path.lstrip("/")
         if path.lower().startswith("api/"):
             path = path[4:]
-        return path, dict(parse_qsl(split.query, keep_blank_values=True))
+        return path
 
     def _bind_references(self, part: Part) -> bytes:
         """Replace ``"$1"`` values of GUID properties with the id request 1 created."""
@@ -401,26 +406,57 @@ def _run_single(run: _Run, part: Part) -> Outcome:
     return Outcome(part, reply)
 
 
+def _expected_stamps(run: _Run, parts: list[Part]) -> dict[str, int]:
+    """How many writes each table is likely to get from ``parts``: one per request addressing its
+    entity set (a guess: hooks and embedded objects write more, failures less)."""
+    counts: dict[str, int] = {}
+    for part in parts:
+        if part.method == "GET" or _REFERENCE.match(part.url):
+            continue
+        spec = registry().lookup(re.split(r"[/(]", run.path_of(part.url), maxsplit=1)[0])
+        if spec is not None:
+            counts[spec.table_name] = counts.get(spec.table_name, 0) + 1
+    return counts
+
+
 def _run_group(run: _Run, parts: list[Part]) -> list[Outcome]:
-    """All of ``parts`` in one transaction; on any failure nothing of them remains."""
+    """All of ``parts`` in one transaction; on any failure nothing of them remains.
+
+    The group's change stamps are reserved together (domain/changes.py ``expect``) and its
+    inserts are queued and written many at a time (domain/deferred.py): no request of the group
+    can be left half done, so none needs a savepoint or a round trip of its own. A queued insert
+    that fails when written is charged to the request that made it.
+    """
     outcomes: list[Outcome] = []
+    failing: Outcome | None = None
+    by_id: dict[str | None, Part] = {part.id: part for part in parts}
+    queue: deferred.Pending | None = None
     try:
-        with run.database.transaction(write=True, timeout_ms=run.settings.statement_timeout_ms) as session:
+        with (
+            run.database.transaction(write=True, timeout_ms=run.settings.statement_timeout_ms) as session,
+            deferred.deferring(session) as queue,
+        ):
+            for table, count in _expected_stamps(run, parts).items():
+                changes.expect(session, table, count)
             for part in parts:
+                queue.owner = part.id
                 call: Call | None = None
                 try:
                     call = run.call(part)
                     reply = resources.handle(session, run.actor, call, run.settings)
                 except _Failed as failed:
-                    outcomes.append(Outcome(part, _failed_dependency(part, failed.dependency)))
+                    failing = Outcome(part, _failed_dependency(part, failed.dependency))
                     raise
                 except OdysseeError as error:
-                    outcomes.append(Outcome(part, _error_reply(error)))
+                    failing = Outcome(by_id.get(queue.failed_owner, part), _error_reply(error))
                     raise
                 run.record(part, reply, call)
                 outcomes.append(Outcome(part, reply))
-    except (OdysseeError, _Failed):
-        failing = outcomes[-1]
+    except (OdysseeError, _Failed) as error:
+        if failing is None:  # the group's last rows failed when written, or the commit did
+            owner = queue.failed_owner if queue is not None else None
+            culprit = by_id.get(owner, parts[-1])
+            failing = Outcome(culprit, _error_reply(error) if isinstance(error, OdysseeError) else outcomes[-1].reply)
         undone = [
             Outcome(
                 part,
