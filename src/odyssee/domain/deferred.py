@@ -148,6 +148,13 @@ def flush(session: Session) -> None:
         queue.flush()
 
 
+def recovered(session: Session) -> None:
+    """The caller rolled back to a savepoint and went on after a failed flush: nobody failed after all."""
+    queue = pending(session)
+    if queue is not None:
+        queue.failed_owner = None
+
+
 def insert(
     session: Session, statement: sa.Insert, params: dict[str, Any], describe: Describe, *, last: bool = False
 ) -> None:

@@ -31,6 +31,7 @@ from odyssee.model.errors import (
     InvalidInput,
     NotAllowed,
     NotFound,
+    OdysseeError,
     PreconditionFailed,
 )
 from odyssee.model.registry import EntitySpec, new_id
@@ -176,10 +177,11 @@ def upsert_node(session: Session, actor: Actor, spec: EntitySpec, node: dict[str
                 created = create_entity(session, actor, spec, node)
                 deferred.flush(session)  # this row's unique-index race surfaces here, inside the savepoint
             return created
-        except Conflict as error:
-            changes.forget_reservations(session)
-            if error.code != "DuplicateKey":
+        except OdysseeError as error:
+            changes.forget_reservations(session)  # the rollback took back the clock's advance too
+            if not isinstance(error, Conflict) or error.code != "DuplicateKey":
                 raise
+            deferred.recovered(session)
             existing = embedding.locate(session, actor, spec, node)
             if existing is None:
                 raise
