@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from odyssee.domain import deferred
 from odyssee.model.conventions import NULL_DATE, utcnow
 from odyssee.model.errors import Gone
 from odyssee.model.registry import registry
@@ -71,25 +72,77 @@ def _clock_statement(dialect: str) -> sa.Insert:
 
 
 _EVENT = sa.insert(ChangeEvent.__table__)  # type: ignore[arg-type]
+_CLOCKS = "odyssee_clocks"
+_describe_event = deferred.conflict("change event")
+
+
+class _Clocks:
+    """One transaction's stamp reservations, kept in ``session.info`` and valid for that transaction only."""
+
+    def __init__(self, transaction: object) -> None:
+        self.transaction = transaction
+        self.reserved: dict[tuple[int, str], tuple[int, int]] = {}
+        """(tenant, table) → (first, last) stamps in ms reserved on the locked clock row, not yet used."""
+        self.expected: dict[str, int] = {}
+
+
+def _clocks(session: Session) -> _Clocks:
+    """This transaction's reservations. A session that runs several transactions one after the
+    other must not carry stamps over: the next one has not locked the clock row."""
+    transaction = session.get_transaction()
+    found: _Clocks | None = session.info.get(_CLOCKS)
+    if found is None or found.transaction is not transaction:
+        found = session.info[_CLOCKS] = _Clocks(transaction)
+    return found
+
+
+def expect(session: Session, table: str, count: int) -> None:
+    """Announce that this transaction will take about ``count`` stamps of ``table`` (a ``$batch``
+    group knows how many of its requests address each entity set): the first stamp then reserves
+    them all with one clock upsert instead of one upsert per request."""
+    expected = _clocks(session).expected
+    expected[table] = max(expected.get(table, 0), count)
+
+
+def forget_reservations(session: Session) -> None:
+    """Drop the reserved, unused stamps: a savepoint that took them was rolled back, and with it
+    the clock row's advance, so handing them out would repeat stamps of the next transaction."""
+    _clocks(session).reserved.clear()
 
 
 def stamps(session: Session, tenant_id: int, table: str, entity_ids: Sequence[uuid.UUID], event: str) -> list[datetime]:
-    """One stamp per entity, consecutive, for rows of ``table`` this transaction writes; records the events."""
+    """One stamp per entity, consecutive, for rows of ``table`` this transaction writes; records the events.
+
+    Stamps come from a block this transaction reserved on the clock row (at least ``count``, or
+    what :func:`expect` announced). The clock row stays locked until the transaction ends, and
+    reserved stamps are all above what any committed transaction used and below what any later
+    one will get, so the guarantees of the module docstring hold; unused stamps are gaps, which
+    pollers never rely on. The clock may run up to the reserved count of milliseconds ahead of
+    the wall clock, as it already did for one large multi-row write.
+    """
     count = len(entity_ids)
     if count == 0:
         return []
-    connection = session.connection()
-    start = to_ms(utcnow())
-    parameters = {"tenant_id": tenant_id, "table_name": table, "last": start + count - 1, "count": count}
-    last = int(connection.execute(_clock_statement(connection.dialect.name), parameters).scalar_one())
-    moments = [from_ms(ms) for ms in range(last - count + 1, last + 1)]
-    connection.execute(
-        _EVENT,
-        [
-            {"tenant_id": tenant_id, "table_name": table, "stamp": moment, "entity_id": entity_id, "event": event}
-            for entity_id, moment in zip(entity_ids, moments, strict=True)
-        ],
-    )
+    clocks = _clocks(session)
+    reserved = clocks.reserved
+    first, last = reserved.get((tenant_id, table), (1, 0))
+    if last - first + 1 < count:
+        want = max(count, clocks.expected.pop(table, 0))
+        connection = session.connection()
+        parameters = {"tenant_id": tenant_id, "table_name": table, "last": to_ms(utcnow()) + want - 1, "count": want}
+        last = int(connection.execute(_clock_statement(connection.dialect.name), parameters).scalar_one())
+        first = last - want + 1
+    reserved[(tenant_id, table)] = (first + count, last)
+    moments = [from_ms(ms) for ms in range(first, first + count)]
+    events = [
+        {"tenant_id": tenant_id, "table_name": table, "stamp": moment, "entity_id": entity_id, "event": event}
+        for entity_id, moment in zip(entity_ids, moments, strict=True)
+    ]
+    if deferred.pending(session) is None:
+        session.connection().execute(_EVENT, events)
+    else:
+        for row in events:
+            deferred.insert(session, _EVENT, row, _describe_event, last=True)
     return moments
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from odyssee.domain import blobs, changes, embedding, hooks
+from odyssee.domain import blobs, changes, deferred, embedding, hooks
 from odyssee.domain.actor import Actor
 from odyssee.domain.references import (
     apply_reference_defaults,
@@ -31,6 +31,7 @@ from odyssee.model.errors import (
     InvalidInput,
     NotAllowed,
     NotFound,
+    OdysseeError,
     PreconditionFailed,
 )
 from odyssee.model.registry import EntitySpec, new_id
@@ -55,7 +56,7 @@ def create_entity(session: Session, actor: Actor, spec: EntitySpec, payload: Any
     hooks.before_write(session, actor, spec, row)
     check_required(spec, row)
     check_references(session, actor, spec, row, self_id=key)
-    _check_unique(session, actor, spec, key, row, new=True)
+    _check_unique(session, actor, spec, key, row, check_id=given_id is not None)
     row["id"] = key
     hooks.before_create(session, actor, spec, row)
     if spec.options.numbered:
@@ -106,7 +107,7 @@ def replace_entity(
     hooks.before_write(session, actor, spec, row)
     check_required(spec, row)
     check_references(session, actor, spec, row, self_id=key)
-    _check_unique(session, actor, spec, key, row, new=False)
+    _check_unique(session, actor, spec, key, row, check_id=False)
     hooks.before_update(session, actor, spec, current, row)
     row["row_version"] = current["row_version"] + 1
     apart = blobs.split(spec, row)
@@ -169,11 +170,18 @@ def upsert_node(session: Session, actor: Actor, spec: EntitySpec, node: dict[str
     embedding.needs_key(spec, node)
     existing = embedding.locate(session, actor, spec, node)
     if existing is None:
+        deferred.flush(session)  # earlier requests' rows: the savepoint's rollback must not take them
+        connection = session.connection()
         try:
-            return create_entity(session, actor, spec, node)
-        except Conflict as error:
-            if error.code != "DuplicateKey":
+            with connection.begin_nested():  # a Core savepoint: the ORM's costs several times more
+                created = create_entity(session, actor, spec, node)
+                deferred.flush(session)  # this row's unique-index race surfaces here, inside the savepoint
+            return created
+        except OdysseeError as error:
+            changes.forget_reservations(session)  # the rollback took back the clock's advance too
+            if not isinstance(error, Conflict) or error.code != "DuplicateKey":
                 raise
+            deferred.recovered(session)
             existing = embedding.locate(session, actor, spec, node)
             if existing is None:
                 raise
@@ -246,11 +254,15 @@ def _check_unique(
     key: uuid.UUID,
     row: Row,
     *,
-    new: bool,
+    check_id: bool,
 ) -> None:
-    """Give a precise 409 for a duplicate id or ERP key before the database refuses it."""
+    """Give a precise 409 for a duplicate id or ERP key before the database refuses it.
+
+    ``check_id``: only for an id the client chose; one the server drew (``uuid4``) cannot be
+    taken, and looking cost a query per create.
+    """
     connection = session.connection()
-    if new and connection.execute(_id_taken(spec), {"tenant": actor.tenant_id, "key": key}).first():
+    if check_id and connection.execute(_id_taken(spec), {"tenant": actor.tenant_id, "key": key}).first():
         raise Conflict(
             f"A {spec.name} with id {key} already exists.",
             code="DuplicateKey",
@@ -320,14 +332,23 @@ def _execute(
     where: dict[str, Any],
 ) -> None:
     """Stamp the row (domain/changes.py) and write it; a uniqueness race lost to a concurrent
-    writer is a 409, never a 500, and leaves neither the row nor its change event behind."""
-    connection = session.connection()
+    writer is a 409, never a 500.
+
+    No savepoint: a failed write fails the request, and its transaction (or the ``$batch``
+    atomicity group sharing it) is rolled back whole, the change event with it. Only
+    :func:`upsert_node`, which goes on after losing such a race, takes one. An insert inside a
+    ``$batch`` group is queued and written with its neighbours (domain/deferred.py).
+    """
+    row["modified_dateutc"] = changes.stamp(session, actor.tenant_id, spec.table_name, key, event)
+    if isinstance(statement, sa.Insert):
+        deferred.insert(session, statement, row | where, _describe(spec))
+        return
     try:
-        with connection.begin_nested():  # a Core savepoint: the ORM's costs several times more
-            row["modified_dateutc"] = changes.stamp(session, actor.tenant_id, spec.table_name, key, event)
-            connection.execute(statement, row | where)
+        session.connection().execute(statement, row | where)
     except IntegrityError as error:
-        raise Conflict(
-            f"The {spec.name} conflicts with a row written concurrently: {error.orig}",
-            code="DuplicateKey",
-        ) from None
+        raise _describe(spec)(error) from None
+
+
+@functools.cache
+def _describe(spec: EntitySpec) -> deferred.Describe:
+    return deferred.conflict(spec.name)

@@ -10,7 +10,7 @@ import enum
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -120,6 +120,8 @@ class EntitySpec:
 
     Compared and hashed by identity (``eq=False``): specs are built once, and hashing one by value
     would hash every field and column on each ``by_name`` lookup — a hot path on every request.
+    The field subsets (``writable``, ``columns``…) are computed once for the same reason: a
+    write reads them several times.
     """
 
     name: str
@@ -143,20 +145,20 @@ class EntitySpec:
     def navigation(self, name: str) -> Navigation | None:
         return next((n for n in self.navigations if n.name == name), None)
 
-    @property
+    @cached_property
     def writable(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if not f.read_only and not f.is_key)
 
-    @property
+    @cached_property
     def references(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.references)
 
-    @property
+    @cached_property
     def columns(self) -> tuple[Field, ...]:
         """The fields that are columns of ``table`` (all but the stored-apart ones)."""
         return tuple(f for f in self.fields if not f.apart)
 
-    @property
+    @cached_property
     def apart(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.apart)
 
