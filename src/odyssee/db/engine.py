@@ -37,6 +37,9 @@ TIMEOUT_OPTION = "odyssee_timeout_ms"
 SQLITE_BUSY_TIMEOUT_MS = 30000
 """How long a SQLite writer waits for the write lock when no statement timeout applies."""
 PROGRESS_STEPS = 10000
+PING_AFTER_IDLE_S = 1.0
+"""A pooled connection that sat idle longer than this is pinged before it is handed out."""
+_IDLE_SINCE = "odyssee_idle_since"
 """SQLite VM instructions between two deadline checks: well under a millisecond of work."""
 _TIMEOUT = "odyssee_timeout_ms"
 _DEADLINE = "odyssee_deadline"
@@ -104,8 +107,13 @@ def _configure_sqlite(engine: Engine) -> None:
         begin = "BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN"
         try:
             dbapi_connection.execute(begin)
-        except sqlite3.OperationalError as error:  # "database is locked": as SQLAlchemy would raise it
-            raise sa.exc.OperationalError(begin, None, error) from error
+        except sqlite3.Error as error:  # "database is locked", a closed connection: as SQLAlchemy would raise it
+            closed = connection.dialect.is_disconnect(error, dbapi_connection, None)  # type: ignore[arg-type]
+            if closed:  # the pool must not hand this connection out again
+                connection.invalidate(error)
+            raise sa.exc.DBAPIError.instance(
+                begin, None, error, sqlite3.Error, connection_invalidated=closed
+            ) from error
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _on_execute(connection: sa.Connection, *_args: Any) -> None:
@@ -150,16 +158,42 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=POOL_SIZE, max_overflow=10
         )
         _configure_sqlite(engine)
-        return engine
-    engine = sa.create_engine(
-        url,
-        pool_size=POOL_SIZE,
-        max_overflow=10,
-        pool_pre_ping=True,
-        connect_args={"options": "-c timezone=UTC"},
-    )
-    _configure_postgresql(engine)
+    else:
+        engine = sa.create_engine(
+            url, pool_size=POOL_SIZE, max_overflow=10, connect_args={"options": "-c timezone=UTC"}
+        )
+        _configure_postgresql(engine)
+    _ping_after_idle(engine)
     return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat idle past :data:`PING_AFTER_IDLE_S`.
+
+    A connection the server closed (a restart, a fail-over, an idle timeout in PgBouncer) must
+    not fail the request that draws it. SQLAlchemy's ``pool_pre_ping`` pings on every checkout:
+    on PostgreSQL a round trip per request, a seventh of a single write's. A connection handed
+    back a moment ago was working a moment ago, so, as HikariCP does (``aliveBypassWindowMs``),
+    only a connection idle for a while is pinged; if the ping fails, the pool replaces it and
+    the request goes on with a new one. A server that goes away under a busy pool fails the
+    statements in flight either way."""
+    dialect = engine.dialect
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # just connected, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the driver raises for a dead connection
+            raise sa.exc.DisconnectionError(
+                f"a pooled connection idle since {idle_since:.0f} failed its ping"
+            ) from error
 
 
 class Database:
