@@ -8,7 +8,7 @@ cost by themselves, and ``bench/suite.py`` reports the API's figures as a ratio 
 
 Like the API (api/inline.py), SQLite queries run on the event loop's thread (worker threads
 convoy on the GIL that sqlite3 releases for every row) and PostgreSQL queries on worker threads
-(psycopg waits on the network).
+(psycopg waits on the network). Connections come from the same pool as the API's (db/engine.py).
 
     ODYSSEE_DATABASE_URL=... uv run uvicorn --app-dir bench floor:app --port 9001
 """
@@ -16,9 +16,9 @@ convoy on the GIL that sqlite3 releases for every row) and PostgreSQL queries on
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,7 +39,6 @@ with database.transaction(write=False) as _session:
     assert _tenant is not None
     TENANT = _tenant.id
 INLINE = dialect.name == "sqlite"
-_local = threading.local()
 
 
 @cache
@@ -71,14 +70,6 @@ def _compiled(path: str, name: str, limit: int) -> tuple[str, list[str], dict[st
     return compiled.string, list(compiled.positiontup or []), fixed, processors
 
 
-def _connection() -> Any:
-    """One raw DBAPI connection per thread (the event loop's, for SQLite), kept for the process."""
-    connection = getattr(_local, "connection", None)
-    if connection is None:
-        connection = _local.connection = database.engine.raw_connection().dbapi_connection
-    return connection
-
-
 def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
     limit = int(params.get("limit", 1))
     sql, positions, fixed, processors = _compiled(path, params["table"], limit)
@@ -88,16 +79,25 @@ def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
     if "since" in params:
         values["since"] = datetime.fromisoformat(params["since"])
     values = {key: processors[key](value) if key in processors else value for key, value in values.items()}
-    cursor = _connection().cursor()
+    # A pooled connection, as the API draws one per request; handing it back rolls back the
+    # transaction psycopg opened (and is a no-op for SQLite, which is in autocommit mode here).
+    connection = database.engine.raw_connection()
     try:
+        cursor = connection.cursor()
         cursor.execute(sql, [values[key] for key in positions] if positions else values)
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
         cursor.close()
-    if not INLINE:
-        _connection().rollback()  # psycopg opened a transaction; do not hold it
+    finally:
+        connection.close()
     return rows
+
+
+def _number(value: Any) -> float:
+    """psycopg's ``Decimal`` (numeric columns) as the JSON number the API sends."""
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -108,6 +108,6 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         rows = _query(scope["path"], params)
     else:
         rows = await run_in_threadpool(_query, scope["path"], params)
-    body = orjson.dumps({"value": rows[: int(params.get("limit", 1))]})
+    body = orjson.dumps({"value": rows[: int(params.get("limit", 1))]}, default=_number)
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})

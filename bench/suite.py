@@ -83,8 +83,9 @@ def wrk(url: str, seconds: float, connections: int, headers: dict[str, str], scr
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    # Anchored: the thread-stats table ends its lines with a percentage too ("… 71.50%").
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     if "Non-2xx" in output:
         raise SystemExit(f"wrk saw errors on {url}:\n{output}")
     return Figure(rps, p50, p99)

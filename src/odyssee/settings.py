@@ -72,6 +72,12 @@ class Settings:
     """The statement budget of a SQLite read run on the event loop (``ODYSSEE_INLINE_READ_MS``; 0
     runs every read on a worker thread). A read that needs longer is run again on a thread with
     the full statement timeout (api/inline.py, docs/performance.md)."""
+    threads: int = 8
+    """Worker threads per API process (``ODYSSEE_THREADS``, at least 1): how many transactions run at
+    once (writes, every PostgreSQL request, SQLite reads past the inline budget). More threads
+    than cores only contend for the GIL: on the 2-core bench machine a GET by id on PostgreSQL
+    ran 645 req/s with anyio's default 40, 907 with 8, 1142 with 2. Each transaction waiting on
+    a lock or a slow statement holds one, so keep room for them (docs/performance.md)."""
     change_retention_days: float = 30.0
     """``change_event`` rows older than this are pruned by the worker, except those an active webhook
     subscription has not delivered (``ODYSSEE_CHANGE_RETENTION_DAYS``; 0 keeps them forever). A
@@ -100,6 +106,7 @@ class Settings:
             login_window_seconds=_number(env, "ODYSSEE_LOGIN_WINDOW", defaults.login_window_seconds, float),
             statement_timeout_ms=_number(env, "ODYSSEE_STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms, int),
             inline_read_ms=_number(env, "ODYSSEE_INLINE_READ_MS", defaults.inline_read_ms, int),
+            threads=_at_least_one(env, "ODYSSEE_THREADS", defaults.threads),
             change_retention_days=_number(env, "ODYSSEE_CHANGE_RETENTION_DAYS", defaults.change_retention_days, float),
             debug_hold=env.get("ODYSSEE_DEBUG_HOLD") == "1",
         )
@@ -120,4 +127,11 @@ def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
         raise ValueError(f"{name} must be a number, got '{text}'.") from None
     if value < 0:
         raise ValueError(f"{name} must not be negative, got '{text}'.")
+    return value
+
+
+def _at_least_one(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _number(env, name, default, int)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got '{env.get(name)}'.")
     return value

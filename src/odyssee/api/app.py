@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +39,11 @@ class ProcessHeader:
         await self.app(scope, receive, tagged if scope["type"] == "http" else send)
 
 
+def _pool_size(settings: Settings) -> int:
+    """A connection for every worker thread, and one for the reads run on the event loop."""
+    return settings.threads + 1
+
+
 def _read_database(settings: Settings, database: Database) -> Database:
     """The database GET requests read from: a PostgreSQL replica when configured, else the primary.
 
@@ -45,7 +51,7 @@ def _read_database(settings: Settings, database: Database) -> Database:
     """
     if not settings.read_database_url:
         return database
-    read = Database(settings.read_database_url)
+    read = Database(settings.read_database_url, pool_size=_pool_size(settings))
     if database.dialect != "postgresql" or read.dialect != "postgresql":
         read.dispose()
         raise ValueError(
@@ -63,11 +69,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     once in each worker process."""
     settings = settings or Settings.from_env()
     owns_database = database is None
-    database = database or Database(settings.database_url)
+    database = database or Database(settings.database_url, pool_size=_pool_size(settings))
     read_database = _read_database(settings, database)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Every run_in_threadpool of this event loop (api/routes.py, $batch, the console) shares it.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         if owns_database:
             database.dispose()

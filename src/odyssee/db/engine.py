@@ -146,21 +146,23 @@ def _timeout(timeout_ms: int) -> QueryTimeout:
 
 
 POOL_SIZE = 40
-"""Kept connections: as many as the API's worker threads (anyio's default limit of 40), so that a
-request never opens a connection. A pool smaller than the threads made every request beyond it
-open and close one (bench/suite.py under 16 clients: connection set-up was an eighth of the time)."""
+"""Connections a pool keeps, unless told otherwise: the API passes its worker threads plus a
+little (api/app.py), so that a request never opens a connection. A pool smaller than the
+threads made every request beyond it open and close one (bench/suite.py under 16 clients:
+connection set-up was an eighth of the time). Connections are opened on demand, so a large
+pool costs nothing while it is not used."""
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = POOL_SIZE) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=POOL_SIZE, max_overflow=10
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size, max_overflow=10
         )
         _configure_sqlite(engine)
     else:
         engine = sa.create_engine(
-            url, pool_size=POOL_SIZE, max_overflow=10, connect_args={"options": "-c timezone=UTC"}
+            url, pool_size=pool_size, max_overflow=10, connect_args={"options": "-c timezone=UTC"}
         )
         _configure_postgresql(engine)
     _ping_after_idle(engine)
@@ -199,9 +201,9 @@ def _ping_after_idle(engine: Engine) -> None:
 class Database:
     """An engine plus the two kinds of transaction the API needs."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, pool_size)
         self._binds: dict[tuple[bool, int], Engine] = {}
         self._writer = threading.Lock() if self.dialect == "sqlite" else None
         """SQLite has one writer at a time. Writers of this process queue on this lock instead of
