@@ -51,7 +51,7 @@ from odyssee.odata import apply, paging, serialize
 from odyssee.odata import delta as delta_tokens
 from odyssee.odata.binds import apply_binds
 from odyssee.odata.options import check_format, check_names, fingerprint, non_negative, parse_options
-from odyssee.odata.query import ROW_VERSION
+from odyssee.odata.wire import ROW_VERSION
 from odyssee.settings import Settings
 
 _PATH = re.compile(r"^(?P<set>[^/()]+)(?:\((?P<key>[^)]*)\))?(?P<tail>/.*)?$")

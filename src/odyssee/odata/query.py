@@ -22,9 +22,8 @@ import sqlalchemy as sa
 from odyssee.model.registry import EntitySpec, Field, Kind
 from odyssee.odata import paging
 from odyssee.odata.options import QueryOptions
-from odyssee.odata.wire import guid_text, json_object, wire
+from odyssee.odata.wire import ROW_VERSION, guid_text, json_entity, wire
 
-ROW_VERSION = "row_version"
 STATEMENTS_PER_QUERY = 16
 """Statements kept per parsed query: one per tenant and page size that used it, in practice."""
 
@@ -182,14 +181,22 @@ def _json_page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *
     sent = [f for f in output_fields(spec, options) if not f.write_only and not f.apart]
     # The serializer's order (odata/serialize.py _plan): plain properties, then those it encodes.
     sent.sort(key=lambda f: f.kind in (Kind.DECIMAL, Kind.BINARY))
-    ordering = [inner.c[f"_k{i}"] for i in range(len(keys))]
-    return sa.select(
-        json_object(inner.c[ROW_VERSION], [(f, inner.c[f.name]) for f in sent]).label("json"),
-        *(
-            (guid_text(column) if field.kind is Kind.GUID else column).label(column.name)
-            for column, (_, _, field) in zip(ordering, keys, strict=True)
-        ),
-    ).order_by(*(column.desc() if desc else column.asc() for column, (_, desc, _) in zip(ordering, keys, strict=True)))
+    # Named, not looked up on inner.c: that builds a proxy for every column of the page, a third
+    # of the cost of a statement a new $filter text needs.
+    ordering = [sa.literal_column(f"page._k{i}", type_=expression.type) for i, (expression, _, _) in enumerate(keys)]
+    return (
+        sa.select(
+            json_entity(tuple(sent)).label("json"),
+            *(
+                (guid_text(column) if field.kind is Kind.GUID else column).label(f"_k{i}")
+                for i, (column, (_, _, field)) in enumerate(zip(ordering, keys, strict=True))
+            ),
+        )
+        .select_from(inner)
+        .order_by(
+            *(column.desc() if desc else column.asc() for column, (_, desc, _) in zip(ordering, keys, strict=True))
+        )
+    )
 
 
 def key_values(keys: list[tuple[Any, bool, Field]], row: dict[str, Any]) -> list[Any]:

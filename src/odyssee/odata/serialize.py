@@ -14,7 +14,8 @@ from odyssee.model.registry import EntitySpec, Field, Kind
 from odyssee.model.values import format_datetime
 from odyssee.odata.options import QueryOptions
 from odyssee.odata.paths import target
-from odyssee.odata.query import ROW_VERSION, output_fields
+from odyssee.odata.query import output_fields
+from odyssee.odata.wire import ROW_VERSION
 
 _NO_OPTIONS = QueryOptions()
 _SAFE = "$',()/:"

@@ -22,6 +22,7 @@ on both engines, for the edge values (year 1, the null date, the last millisecon
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from odyssee.model.registry import Field, Kind
 from odyssee.model.values import format_datetime
@@ -117,6 +119,9 @@ def wire(field: Field, expression: Any) -> Any:
     return expression
 
 
+ROW_VERSION = "row_version"
+"""The column of every entity table holding its version (the ``@odata.etag``)."""
+
 _CONCAT_ARGUMENTS = 90
 """PostgreSQL functions take at most 100 arguments; longer objects are concatenated in chunks."""
 
@@ -152,3 +157,34 @@ def json_object(row_version: Any, properties: list[tuple[Field, Any]]) -> Any:
     while len(parts) > _CONCAT_ARGUMENTS:
         parts = [sa.func.concat(*parts[i : i + _CONCAT_ARGUMENTS]) for i in range(0, len(parts), _CONCAT_ARGUMENTS)]
     return sa.func.concat(*parts)
+
+
+class json_entity(sa.ColumnElement[str]):  # noqa: N801 - an SQL expression, named like the others
+    """PostgreSQL: :func:`json_object` of each row of the page subquery (odata/query.py
+    ``json_page_select``), whose columns are named like the properties.
+
+    One opaque element, keyed by the property names, in place of the hundred-odd nodes of the
+    expression itself: a poll whose ``$filter`` text is new (its watermark moved) builds a new
+    statement, and building that expression and walking it for SQLAlchemy's cache key cost more
+    than the query (docs/performance.md). The expression is built once per property list, when
+    SQLAlchemy first compiles the statement shape."""
+
+    __visit_name__ = "json_entity"
+    inherit_cache = True
+    _traverse_internals = [("key", InternalTraversal.dp_string)]  # noqa: RUF012 - SQLAlchemy declares it so
+    type = sa.Text()
+
+    def __init__(self, fields: tuple[Field, ...]) -> None:
+        self.fields = fields
+        self.key = ",".join(f"{field.name}:{field.kind.name}" for field in fields)
+
+
+@functools.lru_cache(maxsize=256)
+def _entity_expression(fields: tuple[Field, ...]) -> Any:
+    """Unqualified column names: the outer query reads from the page subquery alone."""
+    return json_object(sa.column(ROW_VERSION), [(field, sa.column(field.name)) for field in fields])
+
+
+@compiles(json_entity)
+def _compile_json_entity(element: json_entity, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(_entity_expression(element.fields), **kw)
