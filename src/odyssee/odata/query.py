@@ -62,7 +62,7 @@ def _shape(spec: EntitySpec, options: QueryOptions, *extra: str) -> tuple[str, .
     return (*wanted, *(name for name in dict.fromkeys((*needed_columns(spec, options), *extra)) if name not in present))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)  # keyed by $select: bounded
 def _stored(spec: EntitySpec, shape: tuple[str, ...]) -> tuple[Any, ...]:
     """The table's columns as stored."""
     return tuple(spec.table.c[name] for name in shape)
@@ -76,6 +76,13 @@ def _wired(spec: EntitySpec, source: sa.FromClause, shape: tuple[str, ...]) -> l
         column = source.c[name]
         columns.append(column if field is None else wire(field, column).label(name))
     return columns
+
+
+@functools.lru_cache(maxsize=1024)
+def _wired_table(spec: EntitySpec, shape: tuple[str, ...]) -> tuple[Any, ...]:
+    """:func:`_wired` of the table itself, made once per shape: expressions are immutable, and a poll
+    whose $filter text is new would otherwise rebuild them."""
+    return tuple(_wired(spec, spec.table, shape))
 
 
 def _ordered(statement: sa.Select[Any], keys: list[tuple[Any, bool, Field]], *, wired: bool = False) -> sa.Select[Any]:
@@ -155,7 +162,7 @@ def _limited(
     wired: bool,
 ) -> sa.Select[Any]:
     """The page's rows: filtered, after the ``$skiptoken`` row, ordered, ``$skip`` applied, limited."""
-    columns = _wired(spec, spec.table, shape) if wired else _stored(spec, shape)
+    columns = _wired_table(spec, shape) if wired else _stored(spec, shape)
     statement = sa.select(*columns).where(tenant_rows(spec.table, tenant_id))
     if options.where is not None:
         statement = statement.where(options.where)
@@ -221,7 +228,7 @@ def entity_select(
     return _entity_statement(spec, _shape(spec, options)), {"tenant_id": tenant_id, "key": key}
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)  # keyed by $select: bounded
 def _entity_statement(spec: EntitySpec, shape: tuple[str, ...]) -> sa.Select[Any]:
     table = spec.table
     return sa.select(*_wired(spec, table, shape)).where(

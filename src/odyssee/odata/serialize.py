@@ -62,7 +62,7 @@ class _Plan:
     """Stored-apart properties: present only when the read fetched them."""
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)  # keyed by $select: bounded
 def _plan(fields: tuple[Field, ...]) -> _Plan:
     sent = [f for f in fields if not f.write_only]
     return _Plan(
