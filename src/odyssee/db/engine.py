@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
@@ -104,16 +105,7 @@ def _configure_sqlite(engine: Engine) -> None:
             info[_DEADLINE] = None
             dbapi_connection.execute(f"PRAGMA busy_timeout={timeout or SQLITE_BUSY_TIMEOUT_MS}")
             dbapi_connection.set_progress_handler(_interrupter(info) if timeout else None, PROGRESS_STEPS)
-        begin = "BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN"
-        try:
-            dbapi_connection.execute(begin)
-        except sqlite3.Error as error:  # "database is locked", a closed connection: as SQLAlchemy would raise it
-            closed = connection.dialect.is_disconnect(error, dbapi_connection, None)  # type: ignore[arg-type]
-            if closed:  # the pool must not hand this connection out again
-                connection.invalidate(error)
-            raise sa.exc.DBAPIError.instance(
-                begin, None, error, sqlite3.Error, connection_invalidated=closed
-            ) from error
+        _begin(connection, "BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN", sqlite3.Error)
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _on_execute(connection: sa.Connection, *_args: Any) -> None:
@@ -122,12 +114,39 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.info[_DEADLINE] = time.monotonic() + timeout / 1000
 
 
+def _begin(connection: sa.Connection, sql: str, driver_error: type[Exception]) -> None:
+    """Start the transaction with ``sql`` straight on the driver (SQLAlchemy's statement machinery
+    costs several times what the database does for it), failing as SQLAlchemy would: a
+    connection found closed is invalidated, so the pool never hands it out again."""
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    try:
+        dbapi_connection.execute(sql)
+    except driver_error as error:  # "database is locked", a closed connection…
+        closed = connection.dialect.is_disconnect(error, dbapi_connection, None)  # type: ignore[arg-type]
+        if closed:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(sql, None, error, driver_error, connection_invalidated=closed) from error
+
+
 def _configure_postgresql(engine: Engine) -> None:
+    """psycopg runs in autocommit mode and we send ``BEGIN`` ourselves, together with the
+    transaction's ``SET LOCAL statement_timeout``: one round trip where psycopg's own ``BEGIN`` and
+    the ``SET`` were two, on every request. ``COMMIT`` and ``ROLLBACK`` are psycopg's, which go by
+    the server's transaction status, not by the autocommit flag. ``SET LOCAL`` ends with the
+    transaction, so a connection shared through PgBouncer in transaction mode carries nothing over."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.autocommit = True
+
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        timeout = int(connection.get_execution_options().get(TIMEOUT_OPTION) or 0)
-        if timeout:
-            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout}")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":  # asked for no transaction at all
+            return
+        timeout = int(options.get(TIMEOUT_OPTION) or 0)
+        _begin(connection, f"BEGIN; SET LOCAL statement_timeout = {timeout}" if timeout else "BEGIN", psycopg.Error)
 
 
 def _timed_out(error: sa.exc.OperationalError) -> bool:
