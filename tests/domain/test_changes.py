@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from odyssee.db.engine import Database
 from odyssee.domain import changes
 from odyssee.domain.tenants import create_tenant
-from odyssee.model.system import ChangeClock
+from odyssee.model.system import ChangeClock, ChangeEvent
 
 
 def _tenant(database: Database) -> int:
@@ -56,3 +57,27 @@ def test_a_session_does_not_carry_reserved_stamps_into_its_next_transaction(data
         with session.begin():
             again = _stamp_ms(session, tenant_id)
     assert first < between < again, "stamps increase in commit order"
+
+
+def test_a_single_stamp_is_the_clock_value_and_its_event_records_it(database: Database) -> None:
+    """A single write takes its stamp and writes its change event in one statement on PostgreSQL
+    (two on SQLite): the stamp is exactly the clock's new value, the event carries it, and the
+    next writes get larger ones."""
+    tenant_id = _tenant(database)
+    entity = uuid.uuid4()
+    with database.transaction(write=True) as session:
+        moment = changes.stamp(session, tenant_id, "job_type", entity, changes.UPDATED)
+    assert moment.utcoffset() == timedelta(0)
+    assert changes.to_ms(moment) == _clock(database, tenant_id)
+    with database.transaction(write=False) as session:
+        events = session.execute(
+            sa.select(ChangeEvent.stamp, ChangeEvent.event, ChangeEvent.entity_id).where(
+                ChangeEvent.tenant_id == tenant_id, ChangeEvent.table_name == "job_type"
+            )
+        ).all()
+    assert [tuple(row) for row in events] == [(moment, changes.UPDATED, entity)]
+    later = []
+    for _ in range(3):
+        with database.transaction(write=True) as session:
+            later.append(_stamp_ms(session, tenant_id))
+    assert changes.to_ms(moment) < later[0] < later[1] < later[2]

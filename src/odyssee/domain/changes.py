@@ -25,6 +25,7 @@ import functools
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -68,6 +69,30 @@ def _clock_statement(dialect: str) -> sa.Insert:
             set_={"last_ms": larger(clock.c.last_ms + sa.bindparam("count", type_=clock.c.last_ms.type), last)},
         )
         .returning(clock.c.last_ms)
+    )
+
+
+@functools.cache
+def _stamped_event_statement() -> sa.Insert:
+    """PostgreSQL, one stamp: the clock upsert of :func:`_clock_statement` and the change event it
+    stamps in one statement (a data-modifying CTE), one round trip where a single write took two.
+    The stamp is computed from the clock's milliseconds exactly (integer interval arithmetic)."""
+    clock = _clock_statement("postgresql")
+    taken = clock.returning(*clock.table.c["tenant_id", "table_name"]).cte("clock")
+    event: sa.Table = ChangeEvent.__table__  # type: ignore[assignment]
+    millisecond: Any = sa.literal_column("INTERVAL '1 millisecond'")
+    stamp: Any = sa.literal_column("TIMESTAMPTZ 'epoch'") + taken.c.last_ms * millisecond
+    rows = sa.select(
+        taken.c.tenant_id,
+        taken.c.table_name,
+        sa.type_coerce(stamp, event.c.stamp.type),
+        sa.bindparam("entity_id", type_=event.c.entity_id.type),
+        sa.bindparam("event", type_=event.c.event.type),
+    )
+    return (
+        sa.insert(event)
+        .from_select(["tenant_id", "table_name", "stamp", "entity_id", "event"], rows)
+        .returning(event.c.stamp)
     )
 
 
@@ -130,6 +155,9 @@ def stamps(session: Session, tenant_id: int, table: str, entity_ids: Sequence[uu
         want = max(count, clocks.expected.pop(table, 0))
         connection = session.connection()
         parameters = {"tenant_id": tenant_id, "table_name": table, "last": to_ms(utcnow()) + want - 1, "count": want}
+        if want == 1 and connection.dialect.name == "postgresql" and deferred.pending(session) is None:
+            parameters |= {"entity_id": entity_ids[0], "event": event}  # a single write: one round trip
+            return [connection.execute(_stamped_event_statement(), parameters).scalar_one()]
         last = int(connection.execute(_clock_statement(connection.dialect.name), parameters).scalar_one())
         first = last - want + 1
     reserved[(tenant_id, table)] = (first + count, last)
