@@ -38,10 +38,10 @@ TIMEOUT_OPTION = "odyssee_timeout_ms"
 SQLITE_BUSY_TIMEOUT_MS = 30000
 """How long a SQLite writer waits for the write lock when no statement timeout applies."""
 PROGRESS_STEPS = 10000
+"""SQLite VM instructions between two deadline checks: well under a millisecond of work."""
 PING_AFTER_IDLE_S = 1.0
 """A pooled connection that sat idle longer than this is pinged before it is handed out."""
 _IDLE_SINCE = "odyssee_idle_since"
-"""SQLite VM instructions between two deadline checks: well under a millisecond of work."""
 _TIMEOUT = "odyssee_timeout_ms"
 _DEADLINE = "odyssee_deadline"
 _PG_QUERY_CANCELED = "57014"
