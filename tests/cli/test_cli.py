@@ -37,6 +37,12 @@ def test_bad_arguments_exit_non_zero(tmp_path: Path) -> None:
     assert runner.invoke(app, ["frobnicate"]).exit_code == 2
     bad_url = runner.invoke(app, ["db", "upgrade", "--database-url", "nosuchdb://x"])
     assert bad_url.exit_code == 1 and "invalid database URL" in bad_url.output
+    for name, value in (("ODYSSEE_THREADS", "0"), ("ODYSSEE_STATEMENT_TIMEOUT_MS", "soon")):
+        bad_setting = runner.invoke(app, ["db", "upgrade", "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
+                                    env={name: value})  # fmt: skip
+        assert bad_setting.exit_code == 1 and f"error: {name} must" in bad_setting.output, bad_setting.output
+        assert bad_setting.exception is None or isinstance(bad_setting.exception, SystemExit), "one line, no traceback"
+    assert not (tmp_path / "x.db").exists(), "nothing is created on a bad setting"
     db = tmp_path / "fresh.db"
     fresh = runner.invoke(app, ["db", "upgrade", "--database-url", f"sqlite:///{db}"])
     assert fresh.exit_code == 0 and "revision 0008" in fresh.output

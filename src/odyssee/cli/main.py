@@ -49,7 +49,10 @@ def _fail(message: str) -> typer.Exit:
 @contextmanager
 def _opened(database_url: str | None) -> Iterator[Database]:
     """Open and migrate the database, turning connection problems into one clear line; always close it."""
-    settings = Settings.from_env(database_url)
+    try:
+        settings = Settings.from_env(database_url)
+    except ValueError as error:  # a malformed ODYSSEE_* variable: one line, not a traceback
+        raise _fail(str(error)) from None
     try:
         database = Database(settings.database_url)
     except ArgumentError as error:
