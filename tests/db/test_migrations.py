@@ -92,3 +92,45 @@ def test_upgrade_moves_existing_file_bytes_to_the_blob_store_and_back(empty_url:
             assert bytes(content) == b"%PDF-1"
     finally:
         database.dispose()
+
+
+def test_upgrade_dashes_the_guids_sqlite_stored_as_hex_and_back(empty_url: str) -> None:
+    """0009: an SQLite file written before it (32 hex digits per GUID) reads the same entities
+    after the upgrade, stored as the API writes them; a downgrade restores the old form.
+    PostgreSQL's native uuid is untouched."""
+    database = Database(empty_url)
+    try:
+        upgrade(database.engine, "0008")
+        company, category = uuid.uuid4(), uuid.uuid4()
+        with database.engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO tenant (domain, domain_key, created_at) VALUES ('T', 'T', :now)"),
+                {"now": datetime.now(UTC)},
+            )
+            tenant_id = connection.execute(sa.text("SELECT id FROM tenant")).scalar_one()
+            table = sa.table("company", sa.column("tenant_id"), sa.column("id", sa.Uuid), sa.column("name"),
+                             sa.column("company_type_id", sa.Uuid))  # fmt: skip
+            connection.execute(
+                sa.insert(table).values(tenant_id=tenant_id, id=company, name="Acme", company_type_id=category)
+            )
+            connection.execute(sa.text("INSERT INTO company (tenant_id, id, name) VALUES (:t, :i, 'Bare')"),
+                               {"t": tenant_id, "i": "ab" * 16})  # fmt: skip
+        sqlite = database.dialect == "sqlite"
+        stored = "SELECT id, company_type_id FROM company ORDER BY name"
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            rows = [tuple(map(str, row)) for row in connection.execute(sa.text(stored))]
+            empty = "00000000-0000-0000-0000-000000000000"
+            assert rows == [(str(company), str(category)), (str(uuid.UUID("ab" * 16)), empty)]
+            if sqlite:
+                types = {c["name"]: c["type"] for c in sa.inspect(connection).get_columns("company")}
+                assert isinstance(types["id"], sa.CHAR) and types["id"].length == 36
+        _downgrade(database, "0008")
+        with database.engine.connect() as connection:
+            rows = [tuple(map(str, row)) for row in connection.execute(sa.text(stored))]
+            if sqlite:
+                assert rows == [(company.hex, category.hex), ("ab" * 16, "0" * 32)]
+            else:
+                assert rows == [(str(company), str(category)), (str(uuid.UUID("ab" * 16)), empty)]
+    finally:
+        database.dispose()

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from odyssee.db.engine import Database
-from odyssee.model.types import UtcDateTime
+from odyssee.model.types import Guid, UtcDateTime
 from odyssee.model.values import format_datetime
 from odyssee.odata.wire import guid_text, instant_text
 
@@ -30,7 +30,7 @@ def probe(database: Database) -> sa.Table:
         "wire_probe",
         sa.MetaData(),
         sa.Column("n", sa.Integer, primary_key=True),
-        sa.Column("g", sa.Uuid, nullable=True),
+        sa.Column("g", Guid, nullable=True),
         sa.Column("t", UtcDateTime, nullable=True),
     )
     table.create(database.engine)

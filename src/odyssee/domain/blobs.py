@@ -93,7 +93,7 @@ def wanted(spec: EntitySpec, options: QueryOptions, *, single: bool) -> tuple[Fi
 def fill(session: Session, tenant_id: int, spec: EntitySpec, rows: Sequence[Row], fields: Sequence[Field]) -> None:
     """Put the bytes of ``fields`` into ``rows`` (one query per field for all rows); row ids may be
     text (rows of domain/reads.py) or GUIDs."""
-    if not rows:
+    if not rows or not fields:
         return
     keys = [_as_uuid(row["id"]) for row in rows]
     for f in fields:

@@ -31,11 +31,13 @@ from odyssee.odata.query import (
     count_select,
     entity_select,
     json_page_select,
+    json_sent,
     key_values,
     order_keys,
     page_select,
     related_select,
 )
+from odyssee.odata.wire import json_writable
 
 Row = dict[str, Any]
 
@@ -92,8 +94,11 @@ def list_entities_json(
 ) -> JsonPage | None:
     """:func:`list_entities`, with each entity as the JSON text the client receives, made by the
     database: a bulk pull then spends no Python per row (docs/performance.md). ``None`` where the
-    rows need Python: on SQLite, with ``$expand``, or with file bytes in the ``$select``."""
-    if _dialect(session) != "postgresql" or options.expand or blobs.wanted(spec, options, single=False):
+    rows need Python: with ``$expand``, with file bytes in the ``$select``, or binary properties
+    on SQLite."""
+    if options.expand or blobs.wanted(spec, options, single=False):
+        return None
+    if not json_writable(json_sent(spec, options), _dialect(session)):
         return None
     options = restricted(spec, actor, options)
     statement = json_page_select(spec, actor.tenant_id, options, limit=limit + 1)

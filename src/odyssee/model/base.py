@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from odyssee.model.conventions import EMPTY_GUID, NULL_DATE
-from odyssee.model.types import Money, UtcDateTime
+from odyssee.model.types import Guid, Money, UtcDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -85,7 +85,7 @@ class Entity(Base):
         info={"hidden": True},
     )
     id: Mapped[uuid.UUID] = mapped_column(
-        sa.Uuid,
+        Guid,
         primary_key=True,
         sort_order=-10,
         info={"doc": "Primary key. May be supplied by the client on create."},
@@ -224,10 +224,10 @@ def timestamp(
 def guid(*, required: bool = False, read_only: bool = False, doc: str | None = None) -> Any:
     """A GUID that is not a foreign key of ours (e.g. ``db_file.id_in_table``)."""
     return mapped_column(
-        sa.Uuid,
+        Guid,
         nullable=False,
         default=EMPTY_GUID,
-        server_default=EMPTY_GUID.hex,
+        server_default=str(EMPTY_GUID),
         info=_info(doc, required=required, read_only=read_only),
     )
 
@@ -249,10 +249,10 @@ def reference(
     row used when the client names none (e.g. a new job is Open).
     """
     return mapped_column(
-        sa.Uuid,
+        Guid,
         nullable=False,
         default=default or EMPTY_GUID,
-        server_default=EMPTY_GUID.hex,
+        server_default=str(EMPTY_GUID),
         index=True,
         info=_info(
             doc,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from odyssee.model import entities
 from odyssee.model.base import Entity, EntityOptions, StoredApart
 from odyssee.model.conventions import EMPTY_GUID, NULL_DATE
-from odyssee.model.types import Money, UtcDateTime
+from odyssee.model.types import Guid, Money, UtcDateTime
 
 
 class Kind(enum.Enum):
@@ -50,7 +50,7 @@ def _kind(column: sa.Column[Any]) -> Kind:
         return Kind.DATETIME
     if isinstance(column_type, Money):
         return Kind.DECIMAL
-    if isinstance(column_type, sa.Uuid):
+    if isinstance(column_type, Guid):
         return Kind.GUID
     if isinstance(column_type, sa.Boolean):
         return Kind.BOOLEAN

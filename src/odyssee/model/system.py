@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from odyssee.model.base import Base
-from odyssee.model.types import UtcDateTime
+from odyssee.model.types import Guid, UtcDateTime
 
 
 class Tenant(Base):
@@ -44,7 +44,7 @@ class Credential(Base):
     )
     password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     is_api: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
-    user_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Guid, nullable=True)
     disabled: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 
@@ -70,7 +70,7 @@ class QueuedTask(Base):
     __tablename__ = "task_queue"
     __table_args__ = (sa.Index("ix_task_queue_claim", "status", "run_after"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Guid, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(sa.String(50), nullable=False)
     payload: Mapped[str] = mapped_column(sa.Text, nullable=False, doc="JSON object, the task's arguments.")
@@ -96,7 +96,7 @@ class Blob(Base):
 
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
     owner_table: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
-    owner_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(Guid, primary_key=True)
     property: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
     size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
@@ -125,7 +125,7 @@ class ChangeEvent(Base):
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
     table_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     stamp: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True, doc="The row's new modified_dateutc.")
-    entity_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    entity_id: Mapped[uuid.UUID] = mapped_column(Guid, nullable=False)
     event: Mapped[str] = mapped_column(sa.String(20), nullable=False, doc="created, updated or deleted.")
 
 
@@ -135,7 +135,7 @@ class WebhookCursor(Base):
     __tablename__ = "webhook_cursor"
 
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
-    subscription_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(Guid, primary_key=True)
     table_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     last_stamp: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, doc="Events up to here were delivered.")
 

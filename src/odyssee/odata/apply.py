@@ -31,7 +31,7 @@ from sqlalchemy.sql import visitors
 
 from odyssee.model.errors import ErrorDetail, InvalidQuery, NotImplementedFeature
 from odyssee.model.registry import EntitySpec, Field, Kind
-from odyssee.model.types import Money
+from odyssee.model.types import Guid, Money
 from odyssee.odata.filter import compile_filter
 from odyssee.odata.paths import resolve
 from odyssee.odata.serialize import encode_row, encode_value
@@ -546,7 +546,7 @@ def _measure(aggregation: Aggregation, value: Any) -> sa.ColumnElement[Any]:
     assert aggregation.field is not None
     if aggregation.field.kind is Kind.GUID:
         # PostgreSQL has no min/max on uuid; the text forms order the same on both engines.
-        return sa.cast(function(sa.cast(value, sa.String())), sa.Uuid())
+        return sa.cast(function(sa.cast(value, sa.String())), Guid())
     return function(value)
 
 

@@ -35,7 +35,7 @@ from odata_query import ast
 from odyssee.model.conventions import EMPTY_GUID, NULL_DATE, utcnow
 from odyssee.model.errors import ErrorDetail, InvalidQuery
 from odyssee.model.registry import EntitySpec, Kind, registry
-from odyssee.model.types import Money, UtcDateTime
+from odyssee.model.types import Guid, Money, UtcDateTime
 from odyssee.model.values import parse_datetime, parse_guid
 from odyssee.odata import sqlfunctions as fn
 from odyssee.odata.filter_syntax import DivBy, Parsed, full_name, parse_filter
@@ -90,7 +90,7 @@ _SQL_TYPE: dict[T, Any] = {
     T.DATETIME: UtcDateTime(),
     T.DATE: sa.Date(),
     T.TIME: fn.TimeOfDay(),
-    T.GUID: sa.Uuid(),
+    T.GUID: Guid(),
 }
 EMPTY: dict[T, Any] = {
     T.STRING: "",

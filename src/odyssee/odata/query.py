@@ -172,22 +172,28 @@ def _limited(
 
 
 def json_page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int) -> sa.Select[Any]:
-    """PostgreSQL: the page of :func:`page_select` as rows of ``json`` (each entity's JSON text, as
-    the serializer would write it, odata/wire.py ``json_object``) and the order keys ``_k0``, …
+    """The page of :func:`page_select` as rows of ``json`` (each entity's JSON text, as the
+    serializer would write it, odata/wire.py ``json_entity``) and the order keys ``_k0``, …
 
-    Only for reads without ``$expand`` and without stored-apart properties: those need Python."""
+    Only for reads without ``$expand`` and without stored-apart properties (those need Python),
+    and on SQLite without binary properties (:func:`json_sent`)."""
     return _reused(
         options, ("json", tenant_id, limit), lambda: _json_page_select(spec, tenant_id, options, limit=limit)
     )
+
+
+def json_sent(spec: EntitySpec, options: QueryOptions) -> tuple[Field, ...]:
+    """The properties a JSON page writes, in the serializer's order (odata/serialize.py ``_plan``):
+    plain properties, then those it encodes."""
+    sent = [f for f in output_fields(spec, options) if not f.write_only and not f.apart]
+    return tuple(sorted(sent, key=lambda f: f.kind in (Kind.DECIMAL, Kind.BINARY)))
 
 
 def _json_page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int) -> sa.Select[Any]:
     shape = _shape(spec, options)
     keys = order_keys(spec, options)
     inner = _limited(spec, tenant_id, options, shape, keys, limit=limit, wired=False).subquery("page")
-    sent = [f for f in output_fields(spec, options) if not f.write_only and not f.apart]
-    # The serializer's order (odata/serialize.py _plan): plain properties, then those it encodes.
-    sent.sort(key=lambda f: f.kind in (Kind.DECIMAL, Kind.BINARY))
+    sent = json_sent(spec, options)
     # Named, not looked up on inner.c: that builds a proxy for every column of the page, a third
     # of the cost of a statement a new $filter text needs.
     ordering = [sa.literal_column(f"page._k{i}", type_=expression.type) for i, (expression, _, _) in enumerate(keys)]

@@ -10,9 +10,10 @@ client receives:
 * datetime — UTC with exactly three fraction digits and ``Z``, as :func:`~odyssee.model.values.format_datetime`:
   PostgreSQL's ``to_char`` of the UTC time.
 
-SQLite stores both as text already (32 hex digits; ``YYYY-MM-DD hh:mm:ss.ffffff``), and its SQL
-string functions cost more per value than slicing the stored text in Python (measured), so
-there the column is read as it is stored and reshaped by the result type. Both give NULL for NULL.
+SQLite stores both as text already: a GUID exactly in its wire form (model/types.py ``Guid``), so
+it is read as stored; a datetime as ``YYYY-MM-DD hh:mm:ss.ffffff``, which the result type
+reshapes in Python (cheaper than SQLite's string functions per value, measured). Both give NULL
+for NULL.
 
 PostgreSQL evaluates the select list before a sort: formatting must apply to the rows a page
 returns, not to every row the sort sees, so odata/query.py formats in an outer query around
@@ -39,11 +40,6 @@ from odyssee.model.registry import Field, Kind
 from odyssee.model.values import format_datetime
 
 
-def _dashed(hex_digits: str | None) -> str | None:
-    h = hex_digits
-    return None if h is None else f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 def _instant(text: str | None) -> str | None:
     if text is None:
         return None
@@ -57,14 +53,14 @@ class _WireText(sa.types.TypeDecorator[str]):
 
     impl = sa.String
     cache_ok = True
-    sqlite: Callable[[Any], Any] = staticmethod(str)
+    sqlite: Callable[[Any], Any] | None = None
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
         return self.sqlite if dialect.name == "sqlite" else None
 
 
 class _GuidText(_WireText):
-    sqlite = staticmethod(_dashed)
+    """SQLite stores the wire text itself (model/types.py ``Guid``)."""
 
 
 class _InstantText(_WireText):
@@ -160,8 +156,9 @@ def json_object(row_version: Any, properties: list[tuple[Field, Any]]) -> Any:
 
 
 class json_entity(sa.ColumnElement[str]):  # noqa: N801 - an SQL expression, named like the others
-    """PostgreSQL: :func:`json_object` of each row of the page subquery (odata/query.py
-    ``json_page_select``), whose columns are named like the properties.
+    """The entity JSON of each row of the page subquery (odata/query.py ``json_page_select``),
+    whose columns are named like the properties: :func:`json_object` on PostgreSQL, its SQLite
+    spelling below.
 
     One opaque element, keyed by the property names, in place of the hundred-odd nodes of the
     expression itself: a poll whose ``$filter`` text is new (its watermark moved) builds a new
@@ -188,3 +185,48 @@ def _entity_expression(fields: tuple[Field, ...]) -> Any:
 @compiles(json_entity)
 def _compile_json_entity(element: json_entity, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(_entity_expression(element.fields), **kw)
+
+
+def json_writable(fields: tuple[Field, ...], dialect: str) -> bool:
+    """Whether ``dialect`` can write these properties as JSON: SQLite has no base64 for binaries."""
+    return dialect == "postgresql" or all(field.kind is not Kind.BINARY for field in fields)
+
+
+_SQLITE_VALUE: dict[Kind, str] = {
+    # Text goes into json_object() as a JSON string, integers as numbers, NULL as null; GUIDs are
+    # stored as their wire text (model/types.py Guid). What needs reshaping:
+    Kind.DATETIME: "CASE WHEN length({c}) = 26 THEN substr({c}, 1, 10) || 'T' || substr({c}, 12, 12) || 'Z' "
+    "ELSE strftime('%Y-%m-%dT%H:%M:%fZ', {c}) END",  # 26 characters: as SQLAlchemy writes them
+    Kind.BOOLEAN: "CASE WHEN {c} IS NULL THEN NULL WHEN {c} THEN json('true') ELSE json('false') END",
+    # A REAL: 15 significant digits when they read back as the same number (SQLite's own JSON
+    # stops there and would lose the rest), else 17, which always do.
+    Kind.DECIMAL: "CASE WHEN {c} IS NULL THEN NULL WHEN CAST(printf('%!.15g', {c}) AS REAL) = {c} "
+    "THEN json(printf('%!.15g', {c})) ELSE json(printf('%!.17g', {c})) END",
+}
+JSON_OBJECT_PAIRS = 60
+"""json_object() takes at most 127 arguments (SQLITE_MAX_FUNCTION_ARG): longer entities are
+written in chunks and spliced."""
+
+
+@compiles(json_entity, "sqlite")
+def _compile_json_entity_sqlite(element: json_entity, compiler: SQLCompiler, **kw: Any) -> str:
+    """SQLite: the same text as :func:`json_object`, by its own ``json_object()`` (compact, and
+    escaping as JSON requires), with datetimes, booleans and decimals reshaped first."""
+    quote = compiler.preparer.quote
+
+    def constant(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    pairs = [(constant("@odata.etag"), f"""'W/"' || {quote(ROW_VERSION)} || '"'""")]
+    for field in element.fields:
+        value = _SQLITE_VALUE.get(field.kind, "{c}").format(c=quote(field.name))
+        pairs.append((constant(field.name), value))
+    objects = [
+        "json_object(" + ", ".join(f"{name}, {value}" for name, value in pairs[i : i + JSON_OBJECT_PAIRS]) + ")"
+        for i in range(0, len(pairs), JSON_OBJECT_PAIRS)
+    ]
+    if len(objects) == 1:
+        return objects[0]
+    # {"a":1} {"b":2} -> {"a":1,"b":2}: each object without its braces, joined by commas.
+    inner = [f"rtrim(ltrim({o}, '{{'), '}}')" for o in objects]  # values are scalars: one brace each
+    return "('{' || " + " || ',' || ".join(inner) + " || '}')"
