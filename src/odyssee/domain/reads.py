@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from odyssee.db import direct
 from odyssee.domain import blobs
 from odyssee.domain.access import restricted, row_filter
 from odyssee.domain.actor import Actor
@@ -55,10 +56,10 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _rows(result: sa.Result[Any]) -> list[Row]:
-    """Plain dicts, one per row (quicker than going through RowMapping)."""
-    names = tuple(result.keys())
-    return [dict(zip(names, row, strict=True)) for row in result]
+def _rows(session: Session, statement: sa.Select[Any]) -> list[Row]:
+    """Plain dicts, one per row, of a page statement run straight on the driver (db/direct.py)."""
+    names, rows = direct.fetch(session.connection(), statement)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def count_of(name: str) -> str:
@@ -69,7 +70,7 @@ def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: Que
     """At most ``limit`` rows of the filtered, ordered set; one extra row tells if more exist."""
     options = restricted(spec, actor, options)
     statement = page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=_dialect(session))
-    rows = _rows(session.connection().execute(statement))
+    rows = _rows(session, statement)
     has_more = len(rows) > limit
     rows = rows[:limit]
     count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
@@ -101,8 +102,8 @@ def list_entities_json(
     if not json_writable(json_sent(spec, options), _dialect(session)):
         return None
     options = restricted(spec, actor, options)
-    statement = json_page_select(spec, actor.tenant_id, options, limit=limit + 1)
-    rows = session.connection().execute(statement).all()
+    statement = json_page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=_dialect(session))
+    _names, rows = direct.fetch(session.connection(), statement)
     has_more = len(rows) > limit
     rows = rows[:limit]
     count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
@@ -123,8 +124,8 @@ def get_entity(
 ) -> Row:
     options = options or QueryOptions()
     statement, parameters = entity_select(spec, actor.tenant_id, key, options)
-    row = session.connection().execute(statement, parameters).mappings().first()
-    if row is None:
+    names, rows = direct.fetch(session.connection(), statement, parameters)
+    if not rows:
         raise NotFound(f"There is no {spec.name} with id {key}.", code="NotFound")
     visible = row_filter(spec, actor)
     if (
@@ -132,7 +133,7 @@ def get_entity(
         and not session.execute(sa.select(spec.table.c.id).where(spec.table.c.id == key, visible)).first()
     ):
         raise Forbidden(f"This {spec.name} is not assigned to you.", code="NotAssigned")
-    found = dict(row)
+    found = dict(zip(names, rows[0], strict=True))
     blobs.fill(session, actor.tenant_id, spec, [found], blobs.wanted(spec, options, single=True))
     expand(session, actor, spec, [found], options.expand)
     return found

@@ -9,6 +9,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from odyssee.db import direct
 from odyssee.domain.actor import Actor
 from odyssee.domain.changes import CREATED, stamp, stamps
 from odyssee.domain.passwords import hash_password, verify_password
@@ -196,15 +197,16 @@ where building a new one cost more than the query itself (bench/suite.py)."""
 def authenticate(session: Session, username: str, password: str, domain: str) -> Actor:
     """The actor for ``username:password@domain``; any mismatch is the same 401, so nothing leaks."""
     refused = Unauthorized("The user name, password or domain is wrong.", code="Unauthorized")
-    row = session.connection().execute(_LOGIN, {"domain": domain.upper(), "username": username.lower()}).first()
-    if row is None:
+    keys, rows = direct.fetch(session.connection(), _LOGIN, {"domain": domain.upper(), "username": username.lower()})
+    if not rows:
         raise refused
-    if row.disabled or not verify_password(row.id, row.password_hash, password):
+    row = dict(zip(keys, rows[0], strict=True))
+    if row["disabled"] or not verify_password(row["id"], row["password_hash"], password):
         raise refused
     return Actor(
-        tenant_id=row.tenant_id,
-        domain=row.domain,
-        username=row.username,
-        is_api=row.is_api,
-        user_id=row.user_id,
+        tenant_id=row["tenant_id"],
+        domain=row["domain"],
+        username=row["username"],
+        is_api=row["is_api"],
+        user_id=row["user_id"],
     )

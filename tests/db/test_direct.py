@@ -1,0 +1,74 @@
+"""Statements run straight on the driver (db/direct.py) give exactly what SQLAlchemy gives, and
+fail as it fails, on both engines."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from odyssee.db import direct
+from odyssee.db.engine import Database
+from odyssee.domain.tenants import _LOGIN
+from odyssee.model.registry import registry
+from odyssee.odata.wire import guid_text, instant_text
+from tests.conftest import Tenant
+from tests.factories import Factory
+
+JOBS = registry().by_table("jobs").table
+
+
+def _both(database: Database, statement: sa.Select[Any], values: dict[str, Any] | None = None) -> None:
+    with database.transaction(write=False) as session:
+        connection = session.connection()
+        expected = connection.execute(statement, values)
+        keys, rows = direct.fetch(connection, statement, values)
+        assert keys == tuple(expected.keys())
+        assert rows == [tuple(row) for row in expected]
+        assert rows, "the comparison needs rows"
+        # Again: the compiled statement is reused and must still bind this call's values.
+        assert direct.fetch(connection, statement, values) == (keys, rows)
+
+
+def test_typed_columns_and_binds_read_as_sqlalchemy_reads_them(database: Database, make: Factory) -> None:
+    job = make("Jobs", estimated_duration=1.25)
+    statement = (
+        sa.select(JOBS, guid_text(JOBS.c.company_id).label("company"), instant_text(JOBS.c.modified_dateutc))
+        .where(JOBS.c.id == uuid.UUID(job["id"]), JOBS.c.modified_dateutc > datetime(2000, 1, 1, tzinfo=UTC))
+        .limit(5)
+    )
+    _both(database, statement)
+    with database.transaction(write=False) as session:
+        _keys, rows = direct.fetch(session.connection(), statement)
+        row = dict(zip(_keys, rows[0], strict=True))
+    assert row["id"] == uuid.UUID(job["id"]) and row["estimated_duration"] == 1.25
+    assert row["modified_dateutc"].tzinfo is not None and row["sys_logical_delete"] is False
+
+
+def test_named_values_are_bound_per_call(database: Database, tenant: Tenant) -> None:
+    _both(database, _LOGIN, {"domain": tenant.domain.upper(), "username": "api@example.com"})
+    with database.transaction(write=False) as session:
+        assert direct.fetch(session.connection(), _LOGIN, {"domain": "NO-SUCH", "username": "x"})[1] == []
+
+
+def test_in_lists_and_deferred_writes_go_through_sqlalchemy(database: Database, make: Factory) -> None:
+    ids = [uuid.UUID(make("Jobs")["id"]) for _ in range(3)]
+    _both(database, sa.select(JOBS.c.id).where(JOBS.c.id.in_(ids)).order_by(JOBS.c.id))
+    seen: list[str] = []
+    with database.transaction(write=False) as session:
+        connection = session.connection()
+        sa.event.listen(connection, "before_execute", lambda *_: seen.append("before_execute"))
+        _keys, rows = direct.fetch(connection, sa.select(JOBS.c.id).where(JOBS.c.id == ids[0]))
+    assert seen == ["before_execute"] and rows == [(ids[0],)]
+
+
+def test_driver_errors_are_sqlalchemy_errors(database: Database) -> None:
+    missing = sa.select(sa.column("x")).select_from(sa.table("no_such_table"))
+    with pytest.raises(sa.exc.DBAPIError) as raised, database.transaction(write=False) as session:
+        direct.fetch(session.connection(), missing)
+    assert "no_such_table" in str(raised.value)
+    with database.transaction(write=False) as session:  # the pool's connection still works
+        assert direct.fetch(session.connection(), sa.select(sa.literal(1)))[1] == [(1,)]
