@@ -72,3 +72,13 @@ def test_driver_errors_are_sqlalchemy_errors(database: Database) -> None:
     assert "no_such_table" in str(raised.value)
     with database.transaction(write=False) as session:  # the pool's connection still works
         assert direct.fetch(session.connection(), sa.select(sa.literal(1)))[1] == [(1,)]
+
+
+def test_statements_of_one_shape_bind_their_own_literals(database: Database, make: Factory) -> None:
+    """A poll whose $filter text is new builds a new statement of a known shape: it shares the
+    compiled SQL, not the values."""
+    ids = [uuid.UUID(make("Jobs")["id"]) for _ in range(3)]
+    with database.transaction(write=False) as session:
+        for key in ids:
+            statement = sa.select(JOBS.c.id).where(JOBS.c.id == key)
+            assert direct.fetch(session.connection(), statement)[1] == [(key,)]

@@ -4,8 +4,9 @@ Every request runs the login query and, for a list, the page query: statement ob
 and reused (domain/tenants.py ``_LOGIN``; odata/query.py ``_reused``). Through SQLAlchemy each
 execution still pays its execution context, result metadata and per-row machinery: 17 µs for the
 login where sqlite3 needs 3, 117 µs for a 20-row JSON page where it needs 79 (docs/performance.md).
-Here the statement is compiled once per statement object and dialect, and executed on the
-transaction's own DBAPI connection, so it sees and does exactly what the transaction does.
+Here a statement is compiled once per shape and dialect (SQLAlchemy's cache key: statements that
+differ only in their literals share it), and executed on the transaction's own DBAPI connection,
+so it sees and does exactly what the transaction does.
 
 What SQLAlchemy would have done around the execution is kept: ``before_cursor_execute`` listeners
 run (the SQLite statement deadline, db/engine.py), driver errors become SQLAlchemy's exceptions
@@ -35,16 +36,22 @@ Row = tuple[Any, ...]
 
 
 @dataclass
-class _Prepared:
+class _Compiled:
+    """One statement shape compiled for one dialect, shared by every statement object of that
+    shape (as SQLAlchemy's compiled cache shares it): a poll whose ``$filter`` text is new builds
+    a new statement object, whose literals differ but whose SQL does not."""
+
     compiled: SQLCompiler
     keys: tuple[str, ...]
     positional: bool
     processors: list[Callable[[Any], Any] | None] | None = field(default=None)
     """Per result column; made from the first cursor description (psycopg's types decide some)."""
 
-    def parameters(self, values: Mapping[str, Any] | None) -> Any:
+    def parameters(self, values: Mapping[str, Any] | None, extracted: Sequence[Any] | None) -> Any:
+        """The driver's parameters: ``values`` by name, the statement's own literals (``extracted``
+        from its cache key) in place of those the shape was compiled with."""
         compiled = self.compiled
-        bound = compiled.construct_params(values, _check=False)
+        bound = compiled.construct_params(values, extracted_parameters=extracted, _check=False)
         # What SQLAlchemy applies itself; one callable per name (sequences are for tuple binds,
         # which expand post-compile and never come here).
         processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
@@ -55,34 +62,66 @@ class _Prepared:
         return bound
 
 
-_CACHE: OrderedDict[int, tuple[weakref.ref[Any], str, _Prepared]] = OrderedDict()
+@dataclass(frozen=True)
+class _Prepared:
+    shape: _Compiled
+    extracted: Sequence[Any] | None
+
+
+_BY_OBJECT: OrderedDict[int, tuple[weakref.ref[Any], str, _Prepared]] = OrderedDict()
+_BY_SHAPE: OrderedDict[tuple[str, Any], _Compiled | None] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def _prepared(connection: sa.Connection, statement: sa.Select[Any]) -> _Prepared | None:
-    """The compiled form of ``statement`` for this connection's dialect; None when it cannot run here."""
-    dialect = connection.dialect
-    key = id(statement)
-    with _LOCK:
-        found = _CACHE.get(key)
-        if found is not None and found[0]() is statement and found[1] == dialect.name:
-            _CACHE.move_to_end(key)
-            return found[2]
-    compiled = statement.compile(dialect=dialect)
+def _bounded(cache: OrderedDict[Any, Any]) -> None:
+    while len(cache) > PREPARED_STATEMENTS:
+        cache.popitem(last=False)
+
+
+def _compiled(connection: sa.Connection, statement: sa.Select[Any], cache_key: Any) -> _Compiled | None:
+    # As SQLAlchemy compiles for its cache: the compiled form remembers the key its values came from.
+    compiled = statement._compiler(connection.dialect, cache_key=cache_key)
     assert isinstance(compiled, SQLCompiler)
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
     keys = tuple(column[0] for column in compiled._result_columns)
-    prepared = _Prepared(compiled, keys, positional=dialect.positional)
+    return _Compiled(compiled, keys, positional=connection.dialect.positional)
+
+
+def _prepared(connection: sa.Connection, statement: sa.Select[Any]) -> _Prepared | None:
+    """``statement`` ready for this connection's dialect; None when it cannot run here."""
+    dialect = connection.dialect.name
+    key = id(statement)
     with _LOCK:
-        _CACHE[key] = (weakref.ref(statement), dialect.name, prepared)
-        while len(_CACHE) > PREPARED_STATEMENTS:
-            _CACHE.popitem(last=False)
+        found = _BY_OBJECT.get(key)
+        if found is not None and found[0]() is statement and found[1] == dialect:
+            _BY_OBJECT.move_to_end(key)
+            return found[2]
+    cache_key = statement._generate_cache_key()
+    if cache_key is None:  # not cacheable: compiled for this object alone
+        shape = _compiled(connection, statement, None)
+        extracted = None
+    else:
+        with _LOCK:
+            known = (dialect, cache_key.key) in _BY_SHAPE
+            shape = _BY_SHAPE.get((dialect, cache_key.key))
+        if not known:
+            shape = _compiled(connection, statement, cache_key)
+            with _LOCK:
+                _BY_SHAPE[(dialect, cache_key.key)] = shape
+                _bounded(_BY_SHAPE)
+        extracted = cache_key.bindparams
+    if shape is None:
+        return None
+    prepared = _Prepared(shape, extracted)
+    with _LOCK:
+        _BY_OBJECT[key] = (weakref.ref(statement), dialect, prepared)
+        _bounded(_BY_OBJECT)
     return prepared
 
 
-def _processors(prepared: _Prepared, connection: sa.Connection, description: Sequence[Any]) -> list[Any]:
-    columns = prepared.compiled._result_columns
+def _processors(shape: _Compiled, connection: sa.Connection, description: Sequence[Any]) -> list[Any]:
+    columns = shape.compiled._result_columns
     dialect = connection.dialect
     return [
         column[3]._cached_result_processor(dialect, described[1])
@@ -99,8 +138,9 @@ def fetch(
     if prepared is None:
         result = connection.execute(statement, values)
         return tuple(result.keys()), [tuple(row) for row in result]
-    sql = prepared.compiled.string
-    parameters = prepared.parameters(values)
+    shape = prepared.shape
+    sql = shape.compiled.string
+    parameters = shape.parameters(values, prepared.extracted)
     for listener in connection.dispatch.before_cursor_execute:
         listener(connection, None, sql, parameters, None, False)
     dbapi_connection = connection.connection.dbapi_connection
@@ -109,8 +149,8 @@ def fetch(
     try:
         cursor.execute(sql, parameters)
         rows = cast(list[Row], cursor.fetchall())
-        if prepared.processors is None:
-            prepared.processors = _processors(prepared, connection, cursor.description)
+        if shape.processors is None:
+            shape.processors = _processors(shape, connection, cursor.description)
     except connection.dialect.loaded_dbapi.Error as error:
         closed = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
         if closed:
@@ -120,7 +160,7 @@ def fetch(
         ) from error
     finally:
         cursor.close()
-    converting = [(i, p) for i, p in enumerate(prepared.processors) if p is not None]
+    converting = [(i, p) for i, p in enumerate(shape.processors) if p is not None]
     if converting:
         converted = []
         for row in rows:
@@ -129,4 +169,4 @@ def fetch(
                 values_[i] = processor(values_[i])
             converted.append(tuple(values_))
         rows = converted
-    return prepared.keys, rows
+    return shape.keys, rows
