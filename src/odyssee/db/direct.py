@@ -62,10 +62,20 @@ class _Compiled:
         return bound
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Prepared:
     shape: _Compiled
     extracted: Sequence[Any] | None
+    constant: Any = None
+    """The driver's parameters when the statement takes no values of its own (a page: its
+    literals are all in it), computed on first use."""
+
+    def parameters(self, values: Mapping[str, Any] | None) -> Any:
+        if values:
+            return self.shape.parameters(values, self.extracted)
+        if self.constant is None:
+            self.constant = self.shape.parameters(None, self.extracted)
+        return self.constant
 
 
 _BY_OBJECT: OrderedDict[int, tuple[weakref.ref[Any], str, _Prepared]] = OrderedDict()
@@ -140,7 +150,7 @@ def fetch(
         return tuple(result.keys()), [tuple(row) for row in result]
     shape = prepared.shape
     sql = shape.compiled.string
-    parameters = shape.parameters(values, prepared.extracted)
+    parameters = prepared.parameters(values)
     for listener in connection.dispatch.before_cursor_execute:
         listener(connection, None, sql, parameters, None, False)
     dbapi_connection = connection.connection.dbapi_connection
