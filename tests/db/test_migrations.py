@@ -59,6 +59,15 @@ def _downgrade(database: Database, revision: str) -> None:
         command.downgrade(config, revision)
 
 
+def _bare_tenant(connection: sa.Connection) -> int:
+    """A tenant row written with plain SQL, as an older schema takes it; its id."""
+    connection.execute(
+        sa.text("INSERT INTO tenant (domain, domain_key, created_at) VALUES ('T', 'T', :now)"),
+        {"now": datetime.now(UTC)},
+    )
+    return int(connection.execute(sa.text("SELECT id FROM tenant")).scalar_one())
+
+
 def test_upgrade_moves_existing_file_bytes_to_the_blob_store_and_back(empty_url: str) -> None:
     """An installation upgraded from 0005 keeps every file's bytes; a downgrade puts them back."""
     database = Database(empty_url)
@@ -66,11 +75,7 @@ def test_upgrade_moves_existing_file_bytes_to_the_blob_store_and_back(empty_url:
         upgrade(database.engine, "0005")
         file_id = uuid.uuid4()
         with database.engine.begin() as connection:
-            connection.execute(
-                sa.text("INSERT INTO tenant (domain, domain_key, created_at) VALUES ('T', 'T', :now)"),
-                {"now": datetime.now(UTC)},
-            )
-            tenant_id = connection.execute(sa.text("SELECT id FROM tenant")).scalar_one()
+            tenant_id = _bare_tenant(connection)
             db_file = sa.table("db_file", sa.column("tenant_id"), sa.column("id", sa.Uuid), sa.column("name"),
                                sa.column("file_content", sa.LargeBinary), sa.column("file_size"))  # fmt: skip
             connection.execute(
@@ -103,11 +108,7 @@ def test_upgrade_dashes_the_guids_sqlite_stored_as_hex_and_back(empty_url: str) 
         upgrade(database.engine, "0008")
         company, category = uuid.uuid4(), uuid.uuid4()
         with database.engine.begin() as connection:
-            connection.execute(
-                sa.text("INSERT INTO tenant (domain, domain_key, created_at) VALUES ('T', 'T', :now)"),
-                {"now": datetime.now(UTC)},
-            )
-            tenant_id = connection.execute(sa.text("SELECT id FROM tenant")).scalar_one()
+            tenant_id = _bare_tenant(connection)
             table = sa.table("company", sa.column("tenant_id"), sa.column("id", sa.Uuid), sa.column("name"),
                              sa.column("company_type_id", sa.Uuid))  # fmt: skip
             connection.execute(

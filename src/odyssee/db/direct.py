@@ -112,13 +112,16 @@ def _prepared(connection: sa.Connection, statement: sa.Select[Any]) -> _Prepared
         shape = _compiled(connection, statement, None)
         extracted = None
     else:
+        shape_key = (dialect, cache_key.key)
         with _LOCK:
-            known = (dialect, cache_key.key) in _BY_SHAPE
-            shape = _BY_SHAPE.get((dialect, cache_key.key))
+            known = shape_key in _BY_SHAPE
+            if known:
+                _BY_SHAPE.move_to_end(shape_key)
+                shape = _BY_SHAPE[shape_key]
         if not known:
             shape = _compiled(connection, statement, cache_key)
             with _LOCK:
-                _BY_SHAPE[(dialect, cache_key.key)] = shape
+                _BY_SHAPE[shape_key] = shape
                 _bounded(_BY_SHAPE)
         extracted = cache_key.bindparams
     if shape is None:

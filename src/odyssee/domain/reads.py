@@ -99,10 +99,11 @@ def list_entities_json(
     on SQLite."""
     if options.expand or blobs.wanted(spec, options, single=False):
         return None
-    if not json_writable(json_sent(spec, options), _dialect(session)):
+    dialect = _dialect(session)
+    if not json_writable(json_sent(spec, options), dialect):
         return None
     options = restricted(spec, actor, options)
-    statement = json_page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=_dialect(session))
+    statement = json_page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=dialect)
     _names, rows = direct.fetch(session.connection(), statement)
     has_more = len(rows) > limit
     rows = rows[:limit]

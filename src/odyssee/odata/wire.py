@@ -122,9 +122,13 @@ _CONCAT_ARGUMENTS = 90
 """PostgreSQL functions take at most 100 arguments; longer objects are concatenated in chunks."""
 
 
+def _quoted(text: str) -> str:
+    """A string constant as SQL text (names from the model, never client input)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _sql_string(text: str) -> Any:
-    """A string constant written into the SQL (names from the model, never client input)."""
-    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.Text)
+    return sa.literal_column(_quoted(text), sa.Text)
 
 
 def _json_value(field: Field, expression: Any) -> Any:
@@ -213,14 +217,10 @@ def _compile_json_entity_sqlite(element: json_entity, compiler: SQLCompiler, **k
     """SQLite: the same text as :func:`json_object`, by its own ``json_object()`` (compact, and
     escaping as JSON requires), with datetimes, booleans and decimals reshaped first."""
     quote = compiler.preparer.quote
-
-    def constant(text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
-
-    pairs = [(constant("@odata.etag"), f"""'W/"' || {quote(ROW_VERSION)} || '"'""")]
+    pairs = [(_quoted("@odata.etag"), f"""'W/"' || {quote(ROW_VERSION)} || '"'""")]
     for field in element.fields:
         value = _SQLITE_VALUE.get(field.kind, "{c}").format(c=quote(field.name))
-        pairs.append((constant(field.name), value))
+        pairs.append((_quoted(field.name), value))
     objects = [
         "json_object(" + ", ".join(f"{name}, {value}" for name, value in pairs[i : i + JSON_OBJECT_PAIRS]) + ")"
         for i in range(0, len(pairs), JSON_OBJECT_PAIRS)

@@ -10,7 +10,7 @@ becomes ``CHAR(36)`` (SQLite rebuilds the table: Alembic's batch mode, indexes k
 values are dashed. PostgreSQL keeps its native ``uuid``: nothing to do there.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -37,13 +37,20 @@ def _guid_columns(length: int) -> dict[str, list[ReflectedColumn]]:
     return found
 
 
-def _retype(from_length: int, to_length: int, empty: str) -> None:
+def _convert(from_length: int, to_length: int, empty: str, rewrite: Callable[[str], str]) -> None:
+    """Every GUID column stored in ``from_length`` characters: retyped, its default the empty
+    GUID in the new form, its values rewritten (those already in the new form are left alone)."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
     for table, columns in _guid_columns(from_length).items():
         with op.batch_alter_table(table, recreate="always") as batch:
             for column in columns:
                 default = sa.text(f"'{empty}'") if column["default"] is not None else None
                 batch.alter_column(column["name"], type_=sa.CHAR(to_length), existing_nullable=column["nullable"],
                                    server_default=default)
+        for column in columns:
+            name = column["name"]
+            op.execute(f"UPDATE {table} SET {name} = {rewrite(name)} WHERE length({name}) = {from_length}")
 
 
 def _dashed(column: str) -> str:
@@ -52,22 +59,8 @@ def _dashed(column: str) -> str:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    tables = _guid_columns(_HEX)
-    _retype(_HEX, _DASHED, "00000000-0000-0000-0000-000000000000")
-    for table, columns in tables.items():
-        for column in columns:
-            name = column["name"]
-            op.execute(f"UPDATE {table} SET {name} = {_dashed(name)} WHERE length({name}) = {_HEX}")
+    _convert(_HEX, _DASHED, "00000000-0000-0000-0000-000000000000", _dashed)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    tables = _guid_columns(_DASHED)
-    _retype(_DASHED, _HEX, "0" * _HEX)
-    for table, columns in tables.items():
-        for column in columns:
-            name = column["name"]
-            op.execute(f"UPDATE {table} SET {name} = replace({name}, '-', '') WHERE length({name}) = {_DASHED}")
+    _convert(_DASHED, _HEX, "0" * _HEX, lambda column: f"replace({column}, '-', '')")
