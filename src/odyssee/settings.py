@@ -82,6 +82,10 @@ class Settings:
     """``change_event`` rows older than this are pruned by the worker, except those an active webhook
     subscription has not delivered (``ODYSSEE_CHANGE_RETENTION_DAYS``; 0 keeps them forever). A
     delta token older than a pruned deletion gets 410 (docs/change-feed.md#retention)."""
+    row_security: bool = True
+    """On PostgreSQL, run every API request behind row-level security as well as the application's
+    tenant filter (``ODYSSEE_ROW_SECURITY``, ``on``/``off``; db/row_security.py). The server refuses
+    to start when it is on but the database lacks what it needs. SQLite has none and ignores it."""
     debug_hold: bool = False
     """Test-only (``ODYSSEE_DEBUG_HOLD=1``): a write carrying ``X-Odyssee-Debug-Hold: <seconds>`` keeps
     its transaction open that long before committing, so the change-feed soak test can hold
@@ -108,8 +112,21 @@ class Settings:
             inline_read_ms=_number(env, "ODYSSEE_INLINE_READ_MS", defaults.inline_read_ms, int),
             threads=_at_least_one(env, "ODYSSEE_THREADS", defaults.threads),
             change_retention_days=_number(env, "ODYSSEE_CHANGE_RETENTION_DAYS", defaults.change_retention_days, float),
+            row_security=_switch(env, "ODYSSEE_ROW_SECURITY", defaults.row_security),
             debug_hold=env.get("ODYSSEE_DEBUG_HOLD") == "1",
         )
+
+
+_ON, _OFF = ("on", "true", "yes", "1"), ("off", "false", "no", "0")
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in _ON + _OFF:
+        raise ValueError(f"{name} must be 'on' or 'off', got '{env.get(name)}'.")
+    return text in _ON
 
 
 def _rate(env: Mapping[str, str], name: str, default: Rate) -> Rate:

@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
+from odyssee.db import row_security
 from odyssee.db.engine import Database, normalise_url
 from odyssee.db.migrate import alembic_config, current_revision, upgrade
 from odyssee.model.base import Base
@@ -133,5 +134,35 @@ def test_upgrade_dashes_the_guids_sqlite_stored_as_hex_and_back(empty_url: str) 
                 assert rows == [(company.hex, category.hex), ("ab" * 16, "0" * 32)]
             else:
                 assert rows == [(str(company), str(category)), (str(uuid.UUID("ab" * 16)), empty)]
+    finally:
+        database.dispose()
+
+
+def _columns(connection: sa.Connection) -> dict[str, list[str]]:
+    inspector = sa.inspect(connection)
+    return {table: [c["name"] for c in inspector.get_columns(table)] for table in inspector.get_table_names()}
+
+
+def test_row_level_security_comes_with_0010_and_goes_with_its_downgrade(empty_url: str) -> None:
+    """0010 walls every table of tenant rows on PostgreSQL (db/row_security.py); its downgrade takes
+    the policies and the role's grants away again. SQLite's schema is the same either way."""
+    database = Database(empty_url)
+    try:
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            before = _columns(connection)
+            if database.dialect == "postgresql":
+                assert row_security.unwalled_tables(connection) == [] and row_security.problem(connection) is None
+        _downgrade(database, "0009")
+        with database.engine.connect() as connection:
+            if database.dialect == "postgresql":
+                assert "jobs" in row_security.unwalled_tables(connection)
+                assert "lacks access" in str(row_security.problem(connection))
+            after = _columns(connection)
+        assert after == before
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            if database.dialect == "postgresql":
+                assert row_security.unwalled_tables(connection) == [] and row_security.problem(connection) is None
     finally:
         database.dispose()

@@ -51,7 +51,7 @@ def _read_database(settings: Settings, database: Database) -> Database:
     """
     if not settings.read_database_url:
         return database
-    read = Database(settings.read_database_url, pool_size=_pool_size(settings))
+    read = Database(settings.read_database_url, pool_size=_pool_size(settings), row_security=settings.row_security)
     if database.dialect != "postgresql" or read.dialect != "postgresql":
         read.dispose()
         raise ValueError(
@@ -61,21 +61,36 @@ def _read_database(settings: Settings, database: Database) -> Database:
     return read
 
 
+def row_security_problem(app: Starlette) -> str | None:
+    """Why the app's databases cannot serve behind row-level security as configured, or None."""
+    served: Database
+    for served in dict.fromkeys([app.state.database, app.state.read_database]):
+        problem = served.row_security_problem()
+        if problem:
+            return problem
+    return None
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     """Build the ASGI app for an existing, migrated database.
 
     Without arguments it reads the environment (``ODYSSEE_DATABASE_URL`` …): that is the factory
     ``odyssee serve --workers N`` hands uvicorn (``odyssee.api.app:create_app``), which calls it
-    once in each worker process."""
+    once in each worker process. A ``database`` passed in keeps its own ``row_security``."""
     settings = settings or Settings.from_env()
     owns_database = database is None
-    database = database or Database(settings.database_url, pool_size=_pool_size(settings))
+    database = database or Database(
+        settings.database_url, pool_size=_pool_size(settings), row_security=settings.row_security
+    )
     read_database = _read_database(settings, database)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Every run_in_threadpool of this event loop (api/routes.py, $batch, the console) shares it.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        problem = row_security_problem(app)
+        if problem:
+            raise RuntimeError(problem)
         yield
         if owns_database:
             database.dispose()

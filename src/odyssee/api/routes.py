@@ -65,9 +65,10 @@ def service_root(request: Request) -> str:
     return root
 
 
-def authenticated(request: Request) -> Callable[[Any], Actor]:
-    """A function that checks the request's Basic credentials in a given session, throttling
-    failed logins (api/throttle.py) before the password is even looked at."""
+def authenticated(request: Request, database: Database) -> Callable[[Any], Actor]:
+    """A function that checks the request's Basic credentials in a given session of ``database``,
+    throttling failed logins (api/throttle.py) before the password is even looked at; the rest of
+    the transaction then sees the login's tenant only, if ``database`` has row-level security."""
     username, password, domain = parse_basic(request.headers.get("authorization"))
     throttle: LoginThrottle = request.app.state.login_throttle
     login = (domain.upper(), username.lower())
@@ -76,7 +77,7 @@ def authenticated(request: Request) -> Callable[[Any], Actor]:
     def check(session: Any) -> Actor:
         throttle.check(login, address)
         try:
-            actor = authenticate(session, username, password, domain)
+            actor = authenticate(session, username, password, domain, wall=database.row_security)
         except Unauthorized:
             throttle.failed(login, address)
             raise
@@ -106,9 +107,9 @@ def admitter(request: Request) -> Callable[[Actor, int], None]:
 async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool) -> T:
     """Authenticate and admit, then do ``work(session, actor)``, all in one transaction: on a worker
     thread, or for a short SQLite read on the event loop itself (api/inline.py)."""
-    check = authenticated(request)
-    admit = admitter(request)
     database = database_of(request) if write else read_database_of(request)
+    check = authenticated(request, database)
+    admit = admitter(request)
     settings = settings_of(request)
     timeout = settings.statement_timeout_ms
     hold = _debug_hold(request) if write else 0.0
@@ -181,8 +182,9 @@ async def service_document(request: Request) -> Response:
 
 async def batch_request(request: Request) -> Response:
     body = await read_body(request, settings_of(request).max_body_bytes)
+    database = database_of(request)
     return await batch.serve(
-        request, body, database_of(request), settings_of(request), authenticated(request), admitter(request)
+        request, body, database, settings_of(request), authenticated(request, database), admitter(request)
     )
 
 

@@ -54,7 +54,7 @@ def _opened(database_url: str | None) -> Iterator[Database]:
     except ValueError as error:  # a malformed ODYSSEE_* variable: one line, not a traceback
         raise _fail(str(error)) from None
     try:
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, row_security=settings.row_security)
     except ArgumentError as error:
         raise _fail(f"invalid database URL {settings.database_url!r}: {error}") from None
     try:
@@ -104,7 +104,7 @@ def serve(
 
     import uvicorn
 
-    from odyssee.api.app import create_app
+    from odyssee.api.app import create_app, row_security_problem
     from odyssee.domain.demo import ensure_demo
 
     with _opened(database_url) as database:
@@ -117,6 +117,9 @@ def serve(
             application = create_app(settings, database)
         except ValueError as error:
             raise _fail(str(error)) from None
+        problem = row_security_problem(application)
+        if problem:
+            raise _fail(problem)
         shown = database.engine.url.render_as_string(hide_password=True)
         if settings.read_database_url:
             replica = application.state.read_database.engine.url.render_as_string(hide_password=True)

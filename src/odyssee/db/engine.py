@@ -31,10 +31,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from odyssee.db import row_security as rls
 from odyssee.model.errors import QueryTimeout
 
 WRITE_OPTION = "odyssee_write"
 TIMEOUT_OPTION = "odyssee_timeout_ms"
+TENANT_OPTION = "odyssee_tenant_id"
 SQLITE_BUSY_TIMEOUT_MS = 30000
 """How long a SQLite writer waits for the write lock when no statement timeout applies."""
 PROGRESS_STEPS = 10000
@@ -134,7 +136,9 @@ def _configure_postgresql(engine: Engine) -> None:
     transaction's ``SET LOCAL statement_timeout``: one round trip where psycopg's own ``BEGIN`` and
     the ``SET`` were two, on every request. ``COMMIT`` and ``ROLLBACK`` are psycopg's, which go by
     the server's transaction status, not by the autocommit flag. ``SET LOCAL`` ends with the
-    transaction, so a connection shared through PgBouncer in transaction mode carries nothing over."""
+    transaction, so a connection shared through PgBouncer in transaction mode carries nothing over.
+    A transaction for a known tenant enters the row-level security wall in the same round trip
+    (db/row_security.py)."""
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -146,7 +150,9 @@ def _configure_postgresql(engine: Engine) -> None:
         if options.get("isolation_level") == "AUTOCOMMIT":  # asked for no transaction at all
             return
         timeout = int(options.get(TIMEOUT_OPTION) or 0)
-        _begin(connection, f"BEGIN; SET LOCAL statement_timeout = {timeout}" if timeout else "BEGIN", psycopg.Error)
+        tenant_id = options.get(TENANT_OPTION)
+        sql = f"BEGIN; SET LOCAL statement_timeout = {timeout}" if timeout else "BEGIN"
+        _begin(connection, sql if tenant_id is None else f"{sql}; {rls.begin_sql(tenant_id)}", psycopg.Error)
 
 
 def _timed_out(error: sa.exc.OperationalError) -> bool:
@@ -220,9 +226,12 @@ def _ping_after_idle(engine: Engine) -> None:
 class Database:
     """An engine plus the two kinds of transaction the API needs."""
 
-    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE, row_security: bool = True) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, pool_size)
+        self.row_security = row_security and self.dialect == "postgresql"
+        """Whether API requests run behind PostgreSQL's row-level security (db/row_security.py):
+        ``ODYSSEE_ROW_SECURITY``, always off on SQLite."""
         self._binds: dict[tuple[bool, int], Engine] = {}
         self._writer = threading.Lock() if self.dialect == "sqlite" else None
         """SQLite has one writer at a time. Writers of this process queue on this lock instead of
@@ -243,16 +252,21 @@ class Database:
         return bind
 
     @contextmanager
-    def transaction(self, *, write: bool, timeout_ms: int = 0) -> Iterator[Session]:
+    def transaction(self, *, write: bool, timeout_ms: int = 0, tenant_id: int | None = None) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back on any exception.
 
         With ``timeout_ms`` any statement running longer is cancelled and the block raises
-        :class:`~odyssee.model.errors.QueryTimeout` (the transaction rolled back).
+        :class:`~odyssee.model.errors.QueryTimeout` (the transaction rolled back). With
+        ``tenant_id`` (and :attr:`row_security`) the whole transaction sees and writes that
+        tenant's rows only.
         """
+        bind = self._bind(write, timeout_ms)
+        if tenant_id is not None and self.row_security:
+            bind = bind.execution_options(**{TENANT_OPTION: tenant_id})
         try:
             with (
                 self._write_turn(write, timeout_ms),
-                Session(self._bind(write, timeout_ms), expire_on_commit=False) as session,
+                Session(bind, expire_on_commit=False) as session,
                 session.begin(),
             ):
                 yield session
@@ -272,6 +286,13 @@ class Database:
             yield
         finally:
             self._writer.release()
+
+    def row_security_problem(self) -> str | None:
+        """Why this database cannot put requests behind row-level security, or None (also when off)."""
+        if not self.row_security:
+            return None
+        with self.engine.connect() as connection:
+            return rls.problem(connection)
 
     def dispose(self) -> None:
         self.engine.dispose()

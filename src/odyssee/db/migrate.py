@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from odyssee.db import row_security
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -19,11 +21,13 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration. Safe to call on every start: a current database is left alone."""
+    """Apply every pending migration, then grant the row-level security role what it lacks
+    (db/row_security.py). Safe to call on every start: a current database is left alone."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        row_security.grant(connection)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from odyssee.db import direct
+from odyssee.db import direct, row_security
 from odyssee.domain.actor import Actor
 from odyssee.domain.changes import CREATED, stamp, stamps
 from odyssee.domain.passwords import hash_password, verify_password
@@ -192,12 +192,19 @@ _LOGIN = (
 """Built once from the tables (no ORM entities) and run on the session's connection: every
 request runs it, and a statement object that is reused keeps its compiled SQL and cache key,
 where building a new one cost more than the query itself (bench/suite.py)."""
+_LOGIN_WALLED = _LOGIN.add_columns(*row_security.entering(_tenant.c.id))
+"""The same, entering PostgreSQL's row-level security for the login's tenant as it finds the row."""
 
 
-def authenticate(session: Session, username: str, password: str, domain: str) -> Actor:
-    """The actor for ``username:password@domain``; any mismatch is the same 401, so nothing leaks."""
+def authenticate(session: Session, username: str, password: str, domain: str, *, wall: bool = False) -> Actor:
+    """The actor for ``username:password@domain``; any mismatch is the same 401, so nothing leaks.
+
+    With ``wall`` (PostgreSQL only) the rest of the transaction sees and writes the login's tenant
+    only (db/row_security.py): entered by the login query itself, before the password is checked,
+    which is harmless — a wrong password ends the request, and its transaction, with the 401."""
     refused = Unauthorized("The user name, password or domain is wrong.", code="Unauthorized")
-    keys, rows = direct.fetch(session.connection(), _LOGIN, {"domain": domain.upper(), "username": username.lower()})
+    login = _LOGIN_WALLED if wall else _LOGIN
+    keys, rows = direct.fetch(session.connection(), login, {"domain": domain.upper(), "username": username.lower()})
     if not rows:
         raise refused
     row = dict(zip(keys, rows[0], strict=True))
