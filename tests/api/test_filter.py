@@ -6,6 +6,7 @@ the same on both, which is the point.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -388,3 +389,18 @@ def test_unsupported_standard_functions_are_501(tenant: Tenant) -> None:
     response = tenant.get("/api/Company", params={"$filter": "matchesPattern(name, '^A')"})
     assert response.status_code == 501
     assert "matchesPattern" in response.json()["error"]["message"]
+
+
+def test_now_is_the_time_of_each_request_not_of_the_first(tenant: Tenant) -> None:
+    """The same ``$filter`` text reuses its parsed form and statement (odata/options.py): ``now()``
+    must still be read when the request runs, or a poll of ``… lt now()`` would stop seeing rows."""
+    expression = "modified_dateutc lt now()"
+    assert tenant.post("/api/Company", {"name": "Before"}).status_code == 201
+    time.sleep(0.01)
+    assert found(tenant, "Company", expression) == ["Before"]
+    assert tenant.post("/api/Company", {"name": "After"}).status_code == 201
+    time.sleep(0.01)
+    assert found(tenant, "Company", expression) == ["After", "Before"]
+    batch = {"requests": [{"id": "1", "method": "GET", "url": f"Company?$filter={expression}&$orderby=name"}]}
+    reply = tenant.post("/api/$batch", batch).json()["responses"][0]
+    assert [row["name"] for row in reply["body"]["value"]] == ["After", "Before"]

@@ -46,6 +46,9 @@ class _Compiled:
     positional: bool
     processors: list[Callable[[Any], Any] | None] | None = field(default=None)
     """Per result column; made from the first cursor description (psycopg's types decide some)."""
+    volatile: bool = False
+    """Whether a value is computed when the statement runs (``now()`` in a ``$filter``): its
+    parameters are then never kept from one execution to the next."""
 
     def parameters(self, values: Mapping[str, Any] | None, extracted: Sequence[Any] | None) -> Any:
         """The driver's parameters: ``values`` by name, the statement's own literals (``extracted``
@@ -71,7 +74,7 @@ class _Prepared:
     literals are all in it), computed on first use."""
 
     def parameters(self, values: Mapping[str, Any] | None) -> Any:
-        if values:
+        if values or self.shape.volatile:
             return self.shape.parameters(values, self.extracted)
         if self.constant is None:
             self.constant = self.shape.parameters(None, self.extracted)
@@ -95,7 +98,8 @@ def _compiled(connection: sa.Connection, statement: sa.Select[Any], cache_key: A
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
     keys = tuple(column[0] for column in compiled._result_columns)
-    return _Compiled(compiled, keys, positional=connection.dialect.positional)
+    volatile = any(bind.callable is not None for bind in compiled.binds.values())
+    return _Compiled(compiled, keys, positional=connection.dialect.positional, volatile=volatile)
 
 
 def _prepared(connection: sa.Connection, statement: sa.Select[Any]) -> _Prepared | None:

@@ -269,7 +269,11 @@ def _math(build: Callable[[Any], Any]) -> Builder:
 
 
 def _constant(value: Any, kind: T) -> Builder:
-    return lambda _args: _bind(value() if callable(value) else value, kind)
+    """A constant; a callable one (``now()``) is called each time the statement runs: the parsed
+    query and its statement are reused by every request with the same text (odata/options.py)."""
+    if callable(value):
+        return lambda _args: sa.bindparam(None, callable_=value, type_=_SQL_TYPE[kind])
+    return lambda _args: _bind(value, kind)
 
 
 STRING, NUMBER, DATETIME = T.STRING, NUMERIC, T.DATETIME
