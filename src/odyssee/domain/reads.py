@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +56,9 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _rows(session: Session, statement: sa.Select[Any]) -> list[Row]:
+def _rows(session: Session, statement: sa.Select[Any], values: Mapping[str, Any]) -> list[Row]:
     """Plain dicts, one per row, of a page statement run straight on the driver (db/direct.py)."""
-    names, rows = direct.fetch(session.connection(), statement)
+    names, rows = direct.fetch(session.connection(), statement, values)
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
@@ -69,11 +69,11 @@ def count_of(name: str) -> str:
 def list_entities(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions, *, limit: int) -> Page:
     """At most ``limit`` rows of the filtered, ordered set; one extra row tells if more exist."""
     options = restricted(spec, actor, options)
-    statement = page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=_dialect(session))
-    rows = _rows(session, statement)
+    statement, values = page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=_dialect(session))
+    rows = _rows(session, statement, values)
     has_more = len(rows) > limit
     rows = rows[:limit]
-    count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
+    count = _count(session, actor, spec, options) if options.count else None
     last = key_values(order_keys(spec, options), rows[-1]) if rows else None
     blobs.fill(session, actor.tenant_id, spec, rows, blobs.wanted(spec, options, single=False))
     expand(session, actor, spec, rows, options.expand)
@@ -103,17 +103,22 @@ def list_entities_json(
     if not json_writable(json_sent(spec, options), dialect):
         return None
     options = restricted(spec, actor, options)
-    statement = json_page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=dialect)
-    _names, rows = direct.fetch(session.connection(), statement)
+    statement, values = json_page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=dialect)
+    _names, rows = direct.fetch(session.connection(), statement, values)
     has_more = len(rows) > limit
     rows = rows[:limit]
-    count = session.execute(count_select(spec, actor.tenant_id, options)).scalar_one() if options.count else None
+    count = _count(session, actor, spec, options) if options.count else None
     return JsonPage([row[0] for row in rows], has_more, count, list(rows[-1][1:]) if rows else None)
 
 
 def count_entities(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions) -> int:
-    options = restricted(spec, actor, options)
-    return int(session.execute(count_select(spec, actor.tenant_id, options)).scalar_one())
+    return _count(session, actor, spec, restricted(spec, actor, options))
+
+
+def _count(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions) -> int:
+    """The number of rows ``options`` (already restricted to what the actor may see) select."""
+    statement, values = count_select(spec, actor.tenant_id, options)
+    return int(session.execute(statement, values).scalar_one())
 
 
 def get_entity(

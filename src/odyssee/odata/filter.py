@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from odata_query import ast
@@ -38,10 +39,10 @@ from odyssee.model.registry import EntitySpec, Kind, registry
 from odyssee.model.types import Guid, Money, UtcDateTime
 from odyssee.model.values import parse_datetime, parse_guid
 from odyssee.odata import sqlfunctions as fn
-from odyssee.odata.filter_syntax import DivBy, Parsed, full_name, parse_filter
+from odyssee.odata.filter_syntax import LITERAL_TOKENS, DivBy, Parsed, full_name, parse_filter
 from odyssee.odata.paths import Step, navigation_of, resolve, step, unknown_member, walk
 
-__all__ = ["compile_filter", "parse_filter", "unknown_property"]
+__all__ = ["Slotted", "compile_filter", "compile_slotted", "parse_filter", "unknown_property", "with_values"]
 
 OPTION = "$filter"
 
@@ -189,10 +190,20 @@ def _a(kind: T) -> str:
     return {T.STRING: "a string", T.INTEGER: "an integer", T.DECIMAL: "a decimal"}.get(kind, f"a {kind.value}")
 
 
-def _bind(value: Any, kind: T) -> Any:
+def _checked(value: Any, kind: T) -> Any:
     if kind is T.INTEGER and not -_INT64 <= value < _INT64:
         raise ValueError(f"{value} is outside the 64-bit integer range")
-    return sa.bindparam(None, value, type_=_SQL_TYPE[kind])
+    return value
+
+
+def _bind(value: Any, kind: T) -> Any:
+    return sa.bindparam(None, _checked(value, kind), type_=_SQL_TYPE[kind])
+
+
+def _slot_value(node: ast._Node, kind: T) -> Any:
+    """A compared literal's value as :meth:`_Binder._pair` computes it: converted to the type it is
+    compared as (``_as`` gives a literal that already has it its own value). ValueError as there."""
+    return _checked(_as(node, kind), kind)
 
 
 _COMPARE: dict[type[ast._Comparator], Callable[[Any, Any], Any]] = {
@@ -310,10 +321,29 @@ FUNCTIONS: dict[str, Function] = {
 
 
 class _Binder:
-    def __init__(self, spec: EntitySpec, parsed: Parsed) -> None:
+    def __init__(self, spec: EntitySpec, parsed: Parsed, *, slotted: bool = False) -> None:
         self.root = Scope(spec, spec.table)
         self.parsed = parsed
         self.variables: dict[str, Scope] = {}
+        self.slot_of: dict[int, int] | None = None
+        """With ``slotted``: literal token value (its ``id``) → its index among the text's literals."""
+        self.slots: dict[int, Callable[[ast._Node], Any]] = {}
+        """Literal index → how its parameter's value is computed from the literal (compile_slotted)."""
+        if slotted:
+            literals = [token.value for token in parsed.tokens if token.type in LITERAL_TOKENS]
+            self.slot_of = {id(value): index for index, value in enumerate(literals)}
+
+    def _slot(self, typed: Typed) -> Typed:
+        """A compared literal as the named parameter of its place in the text, remembering how its
+        value was computed, so that a text differing only in literals can reuse the SQL."""
+        literal, bind = typed.literal, typed.sql
+        if self.slot_of is None or literal is None or not isinstance(bind, sa.BindParameter):
+            return typed
+        index = self.slot_of.get(id(literal))
+        if index is None:
+            return typed
+        self.slots[index] = functools.partial(_slot_value, kind=typed.type)
+        return replace(typed, sql=sa.bindparam(SLOT.format(index), bind.value, type_=bind.type))
 
     # errors
 
@@ -404,6 +434,7 @@ class _Binder:
         left, right = self._pair(left, right, name)
         if left.type is T.NULL:
             return Typed(sa.true() if name == "eq" else sa.false(), T.BOOLEAN, "null comparison")
+        left, right = self._slot(left), self._slot(right)
         first = fn.binary_order(left.sql) if left.type is T.STRING and name not in ("eq", "ne") else left.sql
         clause = _COMPARE[type(node.comparator)](first, right.sql)
         return Typed(_two_valued([left, right], clause), T.BOOLEAN, f"a comparison with {name}")
@@ -437,6 +468,7 @@ class _Binder:
         operand = self.bind(node.operand)
         if operand.type not in NUMERIC:
             raise self.error(f"unary minus needs a number, and {operand.label} is {operand.type.value}.", node.op)
+        operand = self._slot(operand)  # -5: a literal no longer, so nothing looks at its value again
         return replace(operand, sql=-operand.sql, label=f"-{operand.label}", literal=None)
 
     # arithmetic
@@ -606,3 +638,62 @@ def compile_filter(spec: EntitySpec, text: str) -> sa.ColumnElement[bool]:
     binder = _Binder(spec, parsed)
     clause: sa.ColumnElement[bool] = binder.condition(parsed.tree)
     return clause
+
+
+SLOT = "odyssee_literal_{}"
+"""The parameter name of the text's n-th literal, in a clause made by :func:`compile_slotted`."""
+
+
+@dataclass(frozen=True)
+class Slotted:
+    """A ``$filter`` clause whose literals are named parameters, and how to give them the values of
+    another text of the same shape (odata/filter_syntax.py ``literal_shape``)."""
+
+    where: sa.ColumnElement[bool]
+    converters: tuple[Callable[[ast._Node], Any], ...] | None
+    """Per literal, its parameter's value from the literal; ``None`` when a literal is used
+    otherwise than compared with an expression (in a function, a list, arithmetic): its value may
+    change the SQL or raise an error of its own, so such a text is always parsed in full."""
+
+    def values(self, literals: Sequence[ast._Node]) -> dict[str, Any] | None:
+        """The parameters for ``literals``; ``None`` when one does not convert (the full parse of
+        that text then reports it with its position)."""
+        assert self.converters is not None
+        pairs = enumerate(zip(self.converters, literals, strict=True))
+        try:
+            return {SLOT.format(i): convert(node) for i, (convert, node) in pairs}
+        except ValueError:
+            return None
+
+
+Clause = TypeVar("Clause", bound=sa.ClauseElement)
+
+
+def with_values(clause: Clause, values: Mapping[str, Any]) -> Clause:
+    """A copy of a :func:`compile_slotted` clause, or of a statement made with one, with other
+    values for its named parameters. Not ``Select.params``: SQLAlchemy 2.1 applies those when it
+    executes the statement, and db/direct.py executes it without SQLAlchemy."""
+
+    def revalue(bind: sa.BindParameter[Any]) -> None:
+        if bind.key in values:
+            bind.value = values[bind.key]
+
+    return sa.sql.visitors.cloned_traverse(clause, {}, {"bindparam": revalue})
+
+
+def compile_slotted(spec: EntitySpec, text: str) -> Slotted:
+    """:func:`compile_filter`, with each compared literal a parameter named for its place in the text.
+
+    A poller's ``$filter`` changes with every poll (``modified_dateutc gt <its watermark>``), and
+    parsing, binding and building the SQL of a new text cost three times running it. A text of
+    the same shape reuses all of that and supplies its own values (odata/options.py): every
+    check that depends on a literal's value is in its converter, so it passes or fails exactly as
+    the full parse would, and anything else sends the text through the full parse."""
+    parsed = parse_filter(text)
+    binder = _Binder(spec, parsed, slotted=True)
+    clause: sa.ColumnElement[bool] = binder.condition(parsed.tree)
+    count = sum(token.type in LITERAL_TOKENS for token in parsed.tokens)
+    named = {bind.key for bind in sa.sql.visitors.iterate(clause) if isinstance(bind, sa.BindParameter)}
+    complete = len(binder.slots) == count and all(SLOT.format(i) in named for i in range(count))
+    converters = tuple(binder.slots[i] for i in range(count)) if complete else None
+    return Slotted(clause, converters)

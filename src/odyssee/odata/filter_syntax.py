@@ -348,3 +348,26 @@ def iter_tokens(text: str) -> Iterator[tuple[str, int]]:
     """The token types and positions of ``text`` (for tests and diagnostics)."""
     for token in _tokenize(text):
         yield token.type, _start(text, token)
+
+
+LITERAL_TOKENS = frozenset({"STRING", "INTEGER", "DECIMAL", "DATETIME", "DATE", "TIME", "GUID"})
+"""Tokens whose value is a literal the binder may take as a parameter (``true``, ``false`` and
+``null`` are not: they change the SQL)."""
+
+
+def literal_shape(text: str) -> tuple[tuple[Any, ...], tuple[ast._Node, ...]] | None:
+    """``text`` as its tokens with the literals left out, and the literals in order; ``None`` when
+    it does not tokenize (the full parse then reports why).
+
+    Two texts of the same shape parse to the same tree but for those literals: the lexer alone
+    decides the tree's structure (odata/filter.py ``compile_slotted``)."""
+    try:
+        tokens = _tokenize(text)
+    except InvalidQuery:
+        return None
+    shape = tuple((token.type, None if token.type in LITERAL_TOKENS else token.value) for token in tokens)
+    try:
+        hash(shape)
+    except TypeError:  # a token value that cannot be a key: no shape, parse in full
+        return None
+    return shape, tuple(token.value for token in tokens if token.type in LITERAL_TOKENS)

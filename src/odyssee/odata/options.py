@@ -9,8 +9,10 @@ an unknown one a 400: never silently ignored.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +20,8 @@ import sqlalchemy as sa
 from odyssee.model.errors import InvalidQuery, NotImplementedFeature
 from odyssee.model.registry import DEFAULTS, EntitySpec, Field, Navigation
 from odyssee.odata import paging
-from odyssee.odata.filter import compile_filter
+from odyssee.odata.filter import Slotted, compile_filter, compile_slotted, with_values
+from odyssee.odata.filter_syntax import literal_shape
 from odyssee.odata.paths import navigation_of, resolve, target, unknown_member
 
 SUPPORTED = frozenset(
@@ -63,6 +66,20 @@ class QueryOptions:
     statements: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     """SQL built from these options, kept for the next request with the same query (odata/query.py).
     Not copied by ``dataclasses.replace``: changed options start with none."""
+    template: QueryOptions | None = field(default=None, init=False, repr=False, compare=False)
+    """Options of a ``$filter`` of the same shape whose SQL these reuse with :attr:`values`
+    (:func:`parse_options`); like ``statements``, dropped by ``dataclasses.replace``."""
+    values: Mapping[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The ``$filter`` literals' parameters that replace the template's."""
+
+    def revalued(self, values: Mapping[str, Any], raw: Mapping[str, str]) -> QueryOptions:
+        """These options for a ``$filter`` of the same shape with other literals: its clause and
+        every statement built from these options take ``values`` instead."""
+        assert self.where is not None
+        options = replace(self, where=with_values(self.where, values), raw=raw)
+        object.__setattr__(options, "template", self)
+        object.__setattr__(options, "values", values)
+        return options
 
 
 def _error(option: str, message: str, code: str = "InvalidQueryOption") -> InvalidQuery:
@@ -194,7 +211,12 @@ def check_format(params: Mapping[str, str]) -> None:
         )
 
 
-def _parse(spec: EntitySpec, params: Mapping[str, str], depth: int) -> QueryOptions:
+def _parse(
+    spec: EntitySpec,
+    params: Mapping[str, str],
+    depth: int,
+    where_of: Callable[[EntitySpec, str], sa.ColumnElement[bool]] = compile_filter,
+) -> QueryOptions:
     count_text = params.get("$count", "false").strip().lower()
     if count_text not in ("true", "false"):
         raise _error("$count", "$count must be true or false.")
@@ -204,7 +226,7 @@ def _parse(spec: EntitySpec, params: Mapping[str, str], depth: int) -> QueryOpti
     order_by = _order_by(spec, params["$orderby"]) if "$orderby" in params else ()
     token = params.get("$skiptoken")
     return QueryOptions(
-        where=compile_filter(spec, filter_text) if filter_text is not None else None,
+        where=where_of(spec, filter_text) if filter_text is not None else None,
         select=_select(spec, params["$select"]) if "$select" in params else None,
         order_by=order_by,
         top=non_negative("$top", params["$top"]) if "$top" in params else None,
@@ -242,4 +264,51 @@ def _parse_cached(spec: EntitySpec, params: tuple[tuple[str, str], ...]) -> Quer
     query = dict(params)
     check_names(query)
     check_format(query)
+    if "$filter" in query and query.keys() <= SHAPED:
+        return _shaped(spec, query)
     return _parse(spec, query, depth=0)
+
+
+SHAPED = frozenset({"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$format"})
+"""Queries whose ``$filter`` may reuse the parse and SQL of one of the same shape. Not with
+``$expand`` or ``$apply`` (filters of their own), nor ``$skiptoken`` (values of its own)."""
+SHAPES = 256
+"""How many ``$filter`` shapes per entity set and other options are kept."""
+_SHAPES: OrderedDict[Any, tuple[QueryOptions, Slotted]] = OrderedDict()
+_SHAPES_LOCK = threading.Lock()
+
+
+def _shaped(spec: EntitySpec, query: Mapping[str, str]) -> QueryOptions:
+    """The options of a query whose ``$filter`` text is new, from those of an earlier text of the
+    same shape when there is one: a poller's watermark (``modified_dateutc gt …``) moves with every
+    poll, and parsing, binding and building SQL cost three times running it. Same shape means the
+    same tokens but for the literals (odata/filter_syntax.py ``literal_shape``); each literal's
+    value is computed and checked as the full parse would (odata/filter.py ``compile_slotted``).
+    A literal that does not convert, or a text whose literals do more than compare, is parsed in
+    full, so errors and results are those of the full parse."""
+    shaped = literal_shape(query["$filter"])
+    if shaped is None:
+        return _parse(spec, query, depth=0)
+    shape, literals = shaped
+    key = (spec, shape, tuple(sorted((k, v) for k, v in query.items() if k != "$filter")))
+    with _SHAPES_LOCK:
+        known = _SHAPES.get(key)
+        if known is not None:
+            _SHAPES.move_to_end(key)
+    if known is not None:
+        template, slotted = known
+        values = slotted.values(literals)
+        return _parse(spec, query, depth=0) if values is None else template.revalued(values, query)
+    compiled: list[Slotted] = []
+
+    def slotted_where(spec: EntitySpec, text: str) -> sa.ColumnElement[bool]:
+        compiled.append(compile_slotted(spec, text))
+        return compiled[0].where
+
+    options = _parse(spec, query, depth=0, where_of=slotted_where)
+    if compiled and compiled[0].converters is not None:
+        with _SHAPES_LOCK:
+            _SHAPES[key] = (options, compiled[0])
+            while len(_SHAPES) > SHAPES:
+                _SHAPES.popitem(last=False)
+    return options

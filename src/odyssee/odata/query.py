@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -113,16 +113,21 @@ def _formatted(
     ).order_by(*(column.desc() if desc else column.asc() for column, (_, desc, _) in zip(ordering, keys, strict=True)))
 
 
-def _reused(options: QueryOptions, key: tuple[Any, ...], build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
-    """The statement ``build`` makes, kept on ``options`` for the next request with the same query
-    (odata/options.py): a statement object that is reused keeps SQLAlchemy's cache key and
-    compiled SQL, so a repeated poll costs only its execution."""
-    statement = options.statements.get(key)
+def _reused(
+    options: QueryOptions, key: tuple[Any, ...], build: Callable[[QueryOptions], sa.Select[Any]]
+) -> tuple[sa.Select[Any], Mapping[str, Any]]:
+    """The statement ``build`` makes of ``options`` and the values to run it with, the statement
+    kept on the options for the next request with the same query (odata/options.py): a statement
+    object that is reused keeps SQLAlchemy's cache key and compiled SQL, so a repeated poll costs
+    only its execution. Options made from a template (a ``$filter`` of the same shape) run the
+    template's statement with their own literals: the values, which callers must pass."""
+    source = options.template or options
+    statement = source.statements.get(key)
     if statement is None:
-        if len(options.statements) >= STATEMENTS_PER_QUERY:
-            options.statements.clear()
-        statement = options.statements[key] = build()
-    return statement
+        if len(source.statements) >= STATEMENTS_PER_QUERY:
+            source.statements.clear()
+        statement = source.statements[key] = build(source)
+    return statement, options.values
 
 
 def _in_place(dialect: str) -> bool:
@@ -132,12 +137,14 @@ def _in_place(dialect: str) -> bool:
     return dialect == "sqlite"
 
 
-def page_select(spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int, dialect: str) -> sa.Select[Any]:
+def page_select(
+    spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int, dialect: str
+) -> tuple[sa.Select[Any], Mapping[str, Any]]:
     """One page: after the ``$skiptoken`` row if any, then ``$skip``, at most ``limit`` rows."""
     return _reused(
         options,
         ("page", tenant_id, limit, dialect),
-        lambda: _page_select(spec, tenant_id, options, limit=limit, dialect=dialect),
+        lambda given: _page_select(spec, tenant_id, given, limit=limit, dialect=dialect),
     )
 
 
@@ -173,7 +180,7 @@ def _limited(
 
 def json_page_select(
     spec: EntitySpec, tenant_id: int, options: QueryOptions, *, limit: int, dialect: str
-) -> sa.Select[Any]:
+) -> tuple[sa.Select[Any], Mapping[str, Any]]:
     """The page of :func:`page_select` as rows of ``json`` (each entity's JSON text, as the
     serializer would write it, odata/wire.py ``json_entity``) and the order keys ``_k0``, …
 
@@ -182,7 +189,7 @@ def json_page_select(
     return _reused(
         options,
         ("json", tenant_id, limit, dialect),
-        lambda: _json_page_select(spec, tenant_id, options, limit=limit, dialect=dialect),
+        lambda given: _json_page_select(spec, tenant_id, given, limit=limit, dialect=dialect),
     )
 
 
@@ -235,8 +242,8 @@ def key_values(keys: list[tuple[Any, bool, Field]], row: dict[str, Any]) -> list
     return [row[f"_k{i}"] for i in range(len(keys))]
 
 
-def count_select(spec: EntitySpec, tenant_id: int, options: QueryOptions) -> sa.Select[Any]:
-    return _reused(options, ("count", tenant_id), lambda: _count_select(spec, tenant_id, options))
+def count_select(spec: EntitySpec, tenant_id: int, options: QueryOptions) -> tuple[sa.Select[Any], Mapping[str, Any]]:
+    return _reused(options, ("count", tenant_id), lambda given: _count_select(spec, tenant_id, given))
 
 
 def _count_select(spec: EntitySpec, tenant_id: int, options: QueryOptions) -> sa.Select[Any]:
