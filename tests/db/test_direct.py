@@ -82,3 +82,23 @@ def test_statements_of_one_shape_bind_their_own_literals(database: Database, mak
         for key in ids:
             statement = sa.select(JOBS.c.id).where(JOBS.c.id == key)
             assert direct.fetch(session.connection(), statement)[1] == [(key,)]
+
+
+def test_values_computed_when_the_statement_runs_are_computed_every_time(database: Database) -> None:
+    """A bind with a callable (``now()`` in a ``$filter``) is not kept from one execution to the next."""
+    ticks = iter(range(1, 100))
+    statement = sa.select(sa.bindparam("tick", callable_=lambda: next(ticks), type_=sa.Integer).label("tick"))
+    with database.transaction(write=False) as session:
+        connection = session.connection()
+        seen = [direct.fetch(connection, statement)[1][0][0] for _ in range(3)]
+    assert seen == [1, 2, 3]
+
+
+def test_values_override_a_reused_statements_own(database: Database) -> None:
+    """How a ``$filter`` of a known shape runs its template's statement (odata/query.py ``_reused``)."""
+    statement = sa.select(sa.bindparam("odyssee_literal_0", 5, type_=sa.Integer).label("value"))
+    with database.transaction(write=False) as session:
+        connection = session.connection()
+        assert direct.fetch(connection, statement)[1] == [(5,)]
+        assert direct.fetch(connection, statement, {"odyssee_literal_0": 7})[1] == [(7,)]
+        assert direct.fetch(connection, statement)[1] == [(5,)], "the statement's own value is left as it was"
