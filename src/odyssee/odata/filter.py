@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from odata_query import ast
+from sly.lex import Token  # type: ignore[import-untyped]
 
 from odyssee.model.conventions import EMPTY_GUID, NULL_DATE, utcnow
 from odyssee.model.errors import ErrorDetail, InvalidQuery
@@ -681,15 +682,16 @@ def with_values(clause: Clause, values: Mapping[str, Any]) -> Clause:
     return sa.sql.visitors.cloned_traverse(clause, {}, {"bindparam": revalue})
 
 
-def compile_slotted(spec: EntitySpec, text: str) -> Slotted:
+def compile_slotted(spec: EntitySpec, text: str, tokens: list[Token] | None = None) -> Slotted:
     """:func:`compile_filter`, with each compared literal a parameter named for its place in the text.
 
     A poller's ``$filter`` changes with every poll (``modified_dateutc gt <its watermark>``), and
     parsing, binding and building the SQL of a new text cost three times running it. A text of
     the same shape reuses all of that and supplies its own values (odata/options.py): every
     check that depends on a literal's value is in its converter, so it passes or fails exactly as
-    the full parse would, and anything else sends the text through the full parse."""
-    parsed = parse_filter(text)
+    the full parse would, and anything else sends the text through the full parse. ``tokens``:
+    the text's, from odata/filter_syntax.py ``literal_shape``."""
+    parsed = parse_filter(text, tokens)
     binder = _Binder(spec, parsed, slotted=True)
     clause: sa.ColumnElement[bool] = binder.condition(parsed.tree)
     count = sum(token.type in LITERAL_TOKENS for token in parsed.tokens)

@@ -322,9 +322,10 @@ def _parser(text: str, positions: dict[int, int]) -> Any:
     return parser
 
 
-def parse_filter(text: str) -> Parsed:
-    """Parse a ``$filter`` expression; every syntax error names its character position."""
-    tokens = _tokenize(text)
+def parse_filter(text: str, tokens: list[Token] | None = None) -> Parsed:
+    """Parse a ``$filter`` expression; every syntax error names its character position.
+    ``tokens``: the text's, when :func:`literal_shape` already made them."""
+    tokens = _tokenize(text) if tokens is None else tokens
     positions = {id(token.value): _start(text, token) for token in tokens if isinstance(token.value, ast._Node)}
     stream = _single_item_lists(tokens)
     try:
@@ -355,9 +356,17 @@ LITERAL_TOKENS = frozenset({"STRING", "INTEGER", "DECIMAL", "DATETIME", "DATE", 
 ``null`` are not: they change the SQL)."""
 
 
-def literal_shape(text: str) -> tuple[tuple[Any, ...], tuple[ast._Node, ...]] | None:
-    """``text`` as its tokens with the literals left out, and the literals in order; ``None`` when
-    it does not tokenize (the full parse then reports why).
+@dataclass(frozen=True)
+class Shape:
+    key: tuple[Any, ...]
+    """The tokens, each literal's value left out."""
+    literals: tuple[ast._Node, ...]
+    tokens: list[Token]
+
+
+def literal_shape(text: str) -> Shape | None:
+    """``text`` as its tokens with the literals left out, the literals in order, and the tokens
+    (for :func:`parse_filter`); ``None`` when it does not tokenize (the full parse then reports why).
 
     Two texts of the same shape parse to the same tree but for those literals: the lexer alone
     decides the tree's structure (odata/filter.py ``compile_slotted``)."""
@@ -365,9 +374,9 @@ def literal_shape(text: str) -> tuple[tuple[Any, ...], tuple[ast._Node, ...]] | 
         tokens = _tokenize(text)
     except InvalidQuery:
         return None
-    shape = tuple((token.type, None if token.type in LITERAL_TOKENS else token.value) for token in tokens)
+    key = tuple((token.type, None if token.type in LITERAL_TOKENS else token.value) for token in tokens)
     try:
-        hash(shape)
+        hash(key)
     except TypeError:  # a token value that cannot be a key: no shape, parse in full
         return None
-    return shape, tuple(token.value for token in tokens if token.type in LITERAL_TOKENS)
+    return Shape(key, tuple(token.value for token in tokens if token.type in LITERAL_TOKENS), tokens)

@@ -286,23 +286,22 @@ def _shaped(spec: EntitySpec, query: Mapping[str, str]) -> QueryOptions:
     value is computed and checked as the full parse would (odata/filter.py ``compile_slotted``).
     A literal that does not convert, or a text whose literals do more than compare, is parsed in
     full, so errors and results are those of the full parse."""
-    shaped = literal_shape(query["$filter"])
-    if shaped is None:
+    shape = literal_shape(query["$filter"])
+    if shape is None:
         return _parse(spec, query, depth=0)
-    shape, literals = shaped
-    key = (spec, shape, tuple(sorted((k, v) for k, v in query.items() if k != "$filter")))
+    key = (spec, shape.key, tuple(sorted((k, v) for k, v in query.items() if k != "$filter")))
     with _SHAPES_LOCK:
         known = _SHAPES.get(key)
         if known is not None:
             _SHAPES.move_to_end(key)
     if known is not None:
         template, slotted = known
-        values = slotted.values(literals)
+        values = slotted.values(shape.literals)
         return _parse(spec, query, depth=0) if values is None else template.revalued(values, query)
     compiled: list[Slotted] = []
 
     def slotted_where(spec: EntitySpec, text: str) -> sa.ColumnElement[bool]:
-        compiled.append(compile_slotted(spec, text))
+        compiled.append(compile_slotted(spec, text, shape.tokens))
         return compiled[0].where
 
     options = _parse(spec, query, depth=0, where_of=slotted_where)
