@@ -46,7 +46,8 @@ class InlineReads:
         """The read's memory key when it may run inline, else ``None`` (``page_size``: the server's default page)."""
         if not self.budget_ms or database.dialect != "sqlite":
             return None
-        key = f"{request.url.path}?{request.scope.get('query_string', b'').decode('latin-1')}"
+        # The scope's path, not request.url: Starlette builds a URL object anew for every request.
+        key = f"{request.scope['path']}?{request.scope.get('query_string', b'').decode('latin-1')}"
         if key in self._slow:
             if self._slow[key] > time.monotonic():
                 return None

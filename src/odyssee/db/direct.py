@@ -44,8 +44,11 @@ class _Compiled:
     compiled: SQLCompiler
     keys: tuple[str, ...]
     positional: bool
-    processors: list[Callable[[Any], Any] | None] | None = field(default=None)
-    """Per result column; made from the first cursor description (psycopg's types decide some)."""
+    converter: Callable[[Row], Row] | None = field(default=None)
+    """What converts a row as SQLAlchemy's result types would, None when nothing needs it."""
+    described: bool = False
+    """Whether :attr:`converter` is known: it is made from the first cursor description
+    (psycopg's types decide some)."""
     volatile: bool = False
     """Whether a value is computed when the statement runs (``now()`` in a ``$filter``): its
     parameters are then never kept from one execution to the next."""
@@ -151,10 +154,20 @@ def fetch(
 ) -> tuple[tuple[str, ...], list[Row]]:
     """``(column names, rows)`` of ``statement`` run in ``connection``'s transaction, values
     converted by the result types exactly as :meth:`~sqlalchemy.engine.Connection.execute` would."""
+    keys, rows, convert = fetch_unconverted(connection, statement, values)
+    return keys, rows if convert is None else [convert(row) for row in rows]
+
+
+def fetch_unconverted(
+    connection: sa.Connection, statement: sa.Select[Any], values: Mapping[str, Any] | None = None
+) -> tuple[tuple[str, ...], list[Row], Callable[[Row], Row] | None]:
+    """:func:`fetch`, with the rows as the driver returns them and the function that converts one
+    as :func:`fetch` would (None when no column needs it): for a page of which one row only is
+    needed typed, the last one, whose order keys make the next link (domain/reads.py)."""
     prepared = None if connection.dispatch.before_execute else _prepared(connection, statement)
     if prepared is None:
         result = connection.execute(statement, values)
-        return tuple(result.keys()), [tuple(row) for row in result]
+        return tuple(result.keys()), [tuple(row) for row in result], None
     shape = prepared.shape
     sql = shape.compiled.string
     parameters = prepared.parameters(values)
@@ -166,8 +179,9 @@ def fetch(
     try:
         cursor.execute(sql, parameters)
         rows = cast(list[Row], cursor.fetchall())
-        if shape.processors is None:
-            shape.processors = _processors(shape, connection, cursor.description)
+        if not shape.described:
+            shape.converter = _converter(_processors(shape, connection, cursor.description))
+            shape.described = True
     except connection.dialect.loaded_dbapi.Error as error:
         closed = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
         if closed:
@@ -177,13 +191,19 @@ def fetch(
         ) from error
     finally:
         cursor.close()
-    converting = [(i, p) for i, p in enumerate(shape.processors) if p is not None]
-    if converting:
-        converted = []
-        for row in rows:
-            values_ = list(row)
-            for i, processor in converting:
-                values_[i] = processor(values_[i])
-            converted.append(tuple(values_))
-        rows = converted
-    return shape.keys, rows
+    return shape.keys, rows, shape.converter
+
+
+def _converter(processors: Sequence[Callable[[Any], Any] | None]) -> Callable[[Row], Row] | None:
+    """A row converted by its columns' result processors; None when none of them has one."""
+    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if not converting:
+        return None
+
+    def convert(row: Row) -> Row:
+        values = list(row)
+        for i, processor in converting:
+            values[i] = processor(values[i])
+        return tuple(values)
+
+    return convert

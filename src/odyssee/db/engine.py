@@ -46,6 +46,7 @@ PING_AFTER_IDLE_S = 1.0
 _IDLE_SINCE = "odyssee_idle_since"
 _TIMEOUT = "odyssee_timeout_ms"
 _DEADLINE = "odyssee_deadline"
+_READ_ONLY = "odyssee_read_only"
 _PG_QUERY_CANCELED = "57014"
 
 
@@ -107,6 +108,10 @@ def _configure_sqlite(engine: Engine) -> None:
             info[_DEADLINE] = None
             dbapi_connection.execute(f"PRAGMA busy_timeout={timeout or SQLITE_BUSY_TIMEOUT_MS}")
             dbapi_connection.set_progress_handler(_interrupter(info) if timeout else None, PROGRESS_STEPS)
+        read_only = options.get(WRITE_OPTION) is False  # asked for a read (Database.transaction)
+        if info.get(_READ_ONLY, False) != read_only:
+            info[_READ_ONLY] = read_only
+            dbapi_connection.execute(f"PRAGMA query_only={int(read_only)}")
         _begin(connection, "BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN", sqlite3.Error)
 
     @sa.event.listens_for(engine, "before_cursor_execute")
@@ -151,7 +156,8 @@ def _configure_postgresql(engine: Engine) -> None:
             return
         timeout = int(options.get(TIMEOUT_OPTION) or 0)
         tenant_id = options.get(TENANT_OPTION)
-        sql = f"BEGIN; SET LOCAL statement_timeout = {timeout}" if timeout else "BEGIN"
+        begin = "BEGIN READ ONLY" if options.get(WRITE_OPTION) is False else "BEGIN"  # a read (Database.transaction)
+        sql = f"{begin}; SET LOCAL statement_timeout = {timeout}" if timeout else begin
         _begin(connection, sql if tenant_id is None else f"{sql}; {rls.begin_sql(tenant_id)}", psycopg.Error)
 
 
@@ -255,6 +261,13 @@ class Database:
     def transaction(self, *, write: bool, timeout_ms: int = 0, tenant_id: int | None = None) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back on any exception.
 
+        A read (``write=False``) is read-only: the database refuses a write in it (PostgreSQL's
+        ``BEGIN READ ONLY``, SQLite's ``query_only``). On SQLite it ends with a rollback, which
+        costs the database what a commit would and skips the session's commit bookkeeping (a
+        fifth of an empty read transaction's time). Not on PostgreSQL: psycopg deallocates the
+        connection's prepared statements on every rollback, and each read would plan its
+        queries again (docs/performance.md).
+
         With ``timeout_ms`` any statement running longer is cancelled and the block raises
         :class:`~odyssee.model.errors.QueryTimeout` (the transaction rolled back). With
         ``tenant_id`` (and :attr:`row_security`) the whole transaction sees and writes that
@@ -264,12 +277,12 @@ class Database:
         if tenant_id is not None and self.row_security:
             bind = bind.execution_options(**{TENANT_OPTION: tenant_id})
         try:
-            with (
-                self._write_turn(write, timeout_ms),
-                Session(bind, expire_on_commit=False) as session,
-                session.begin(),
-            ):
-                yield session
+            with self._write_turn(write, timeout_ms), Session(bind, expire_on_commit=False) as session:
+                if write or self.dialect != "sqlite":
+                    with session.begin():
+                        yield session
+                else:  # closing the session rolls the read back: nothing to commit, and cheaper
+                    yield session
         except sa.exc.OperationalError as error:
             if timeout_ms and _timed_out(error):
                 raise _timeout(timeout_ms) from error

@@ -104,11 +104,14 @@ def list_entities_json(
         return None
     options = restricted(spec, actor, options)
     statement, values = json_page_select(spec, actor.tenant_id, options, limit=limit + 1, dialect=dialect)
-    _names, rows = direct.fetch(session.connection(), statement, values)
+    # Only the last row's order keys are ever read (typed, for the next link): the others are
+    # left as the driver gives them (on SQLite a datetime key is parsed text).
+    _names, rows, convert = direct.fetch_unconverted(session.connection(), statement, values)
     has_more = len(rows) > limit
     rows = rows[:limit]
     count = _count(session, actor, spec, options) if options.count else None
-    return JsonPage([row[0] for row in rows], has_more, count, list(rows[-1][1:]) if rows else None)
+    last = (convert(rows[-1]) if convert else rows[-1]) if rows else None
+    return JsonPage([row[0] for row in rows], has_more, count, list(last[1:]) if last else None)
 
 
 def count_entities(session: Session, actor: Actor, spec: EntitySpec, options: QueryOptions) -> int:

@@ -205,7 +205,12 @@ def _index_ordered(keys: list[tuple[Any, bool, Field]]) -> bool:
 def json_sent(spec: EntitySpec, options: QueryOptions) -> tuple[Field, ...]:
     """The properties a JSON page writes, in the serializer's order (odata/serialize.py ``_plan``):
     plain properties, then those it encodes."""
-    sent = [f for f in output_fields(spec, options) if not f.write_only and not f.apart]
+    return _json_sent(output_fields(spec, options))
+
+
+@functools.lru_cache(maxsize=1024)  # keyed by $select: bounded; asked on every list request
+def _json_sent(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    sent = [f for f in fields if not f.write_only and not f.apart]
     return tuple(sorted(sent, key=lambda f: f.kind in (Kind.DECIMAL, Kind.BINARY)))
 
 

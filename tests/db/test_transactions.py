@@ -1,0 +1,68 @@
+"""The two kinds of transaction (db/engine.py ``Database.transaction``).
+
+A read is read-only in the database itself: a write slipped into a GET path must fail loudly,
+not be rolled back in silence at the end of the read. The same pooled connection then serves a
+write as usual, and a read still sees what was committed before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from odyssee.db.engine import Database
+
+
+@pytest.fixture
+def probe(database: Database) -> Iterator[sa.Table]:
+    metadata = sa.MetaData()
+    table = sa.Table(
+        "transaction_probe", metadata, sa.Column("n", sa.Integer, primary_key=True), sa.Column("v", sa.Text)
+    )
+    metadata.create_all(database.engine)
+    with database.transaction(write=True) as session:
+        session.execute(sa.insert(table), [{"n": 1, "v": "committed"}])
+    yield table
+    metadata.drop_all(database.engine)
+
+
+def _value(database: Database, table: sa.Table) -> str:
+    with database.transaction(write=False) as session:
+        return str(session.execute(sa.select(table.c.v).where(table.c.n == 1)).scalar_one())
+
+
+def test_a_read_cannot_write(database: Database, probe: sa.Table) -> None:
+    with pytest.raises(sa.exc.DBAPIError) as raised, database.transaction(write=False) as session:
+        session.execute(sa.update(probe).values(v="written by a read"))
+    assert "read" in str(raised.value.orig).lower()  # "readonly database", "read-only transaction"
+    assert _value(database, probe) == "committed"
+
+
+def test_a_write_after_a_read_on_the_same_connection_writes(database: Database, probe: sa.Table) -> None:
+    """The read-only setting belongs to the read: the next write on the connection is not refused."""
+    with database.transaction(write=False) as session:
+        used = session.connection().connection.dbapi_connection
+        assert session.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one() == 1
+    with database.transaction(write=True) as session:
+        assert session.connection().connection.dbapi_connection is used, "the pool handed out the same connection"
+        session.execute(sa.update(probe).values(v="written"))
+    assert _value(database, probe) == "written"
+
+
+def test_a_connection_that_wrote_reads_read_only_again(database: Database, probe: sa.Table) -> None:
+    with database.transaction(write=True) as session:
+        session.execute(sa.update(probe).values(v="written"))
+    with pytest.raises(sa.exc.DBAPIError), database.transaction(write=False) as session:
+        session.execute(sa.delete(probe))
+    assert _value(database, probe) == "written"
+
+
+def test_a_failed_write_leaves_nothing_and_the_read_after_it_sees_the_last_commit(
+    database: Database, probe: sa.Table
+) -> None:
+    with pytest.raises(RuntimeError), database.transaction(write=True) as session:
+        session.execute(sa.update(probe).values(v="rolled back"))
+        raise RuntimeError("the request failed after its update")
+    assert _value(database, probe) == "committed"
