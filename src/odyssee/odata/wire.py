@@ -162,8 +162,13 @@ def json_object(row_version: Any, properties: list[tuple[Field, Any]]) -> Any:
 
     ``json_build_object`` would write ``"name" : value`` with spaces; ``concat`` of each
     property's JSON (:func:`_json_value`) keeps the bytes compact."""
-    # The version is an integer: nothing to escape.
-    parts: list[Any] = [_sql_string('{"@odata.etag":"W/\\"'), row_version, _sql_string('\\""')]
+    # The version is an integer: nothing to escape. E'' strings read the backslash before the
+    # quote the same whatever the server's standard_conforming_strings.
+    parts: list[Any] = [
+        sa.literal_column("""E'{"@odata.etag":"W/\\\\"'""", sa.Text),
+        row_version,
+        sa.literal_column("""E'\\\\""'""", sa.Text),
+    ]
     for field, expression in properties:
         parts += [_sql_string("," + orjson.dumps(field.name).decode() + ":"), _json_value(field, expression)]
     parts.append(_sql_string("}"))
