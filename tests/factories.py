@@ -19,6 +19,9 @@ SAMPLE_VALUES: dict[Kind, Any] = {
     Kind.BOOLEAN: True,
 }
 
+AWKWARD = 'a "quote" \\ back/slash\ttab\nline é 日本 \u2028 <&> \x01'
+"""A string that JSON must escape every way: quotes, backslash, control characters, U+2028."""
+
 COMPLETED = "6557b9dc-6106-4327-8e26-6f24d0329c33"
 SPECIAL: dict[tuple[str, str], Any] = {
     ("JobNonPartUsage", "type_code"): "WorkingTime",

@@ -17,10 +17,9 @@ import pytest
 from odyssee.model.registry import Kind, registry
 from odyssee.odata import wire
 from tests.conftest import PG_URL, Tenant
-from tests.factories import Factory
+from tests.factories import AWKWARD, Factory
 
 WRITABLE = [spec.name for spec in registry() if not spec.options.read_only]
-AWKWARD = 'a "quote" \\ back/slash\ttab\nline é 日本 \u2028 <&> \x01'
 
 
 def _awkward_overrides(controller: str) -> dict[str, Any]:

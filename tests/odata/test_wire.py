@@ -18,6 +18,7 @@ from odyssee.model.registry import Field, Kind
 from odyssee.model.types import Guid, Money, UtcDateTime
 from odyssee.model.values import format_datetime
 from odyssee.odata.wire import guid_text, instant_text, json_entity, json_writable
+from tests.factories import AWKWARD
 
 INSTANTS = [
     datetime(1, 1, 1, tzinfo=UTC),
@@ -71,7 +72,6 @@ def test_wire_text_is_formatted_after_the_sort_and_limit(database: Database, pro
     assert got == [format_datetime(moment) for moment in sorted(INSTANTS, reverse=True)[:3]]
 
 
-AWKWARD = 'a "quote" \\ back/slash\ttab\nline é 日本 \u2028 <&> \x01'
 KINDS: dict[Kind, tuple[Any, sa.types.TypeEngine[Any], Any]] = {
     # kind: (stored value, column type, what the client receives)
     Kind.GUID: (GUIDS[2], Guid(), str(GUIDS[2])),
