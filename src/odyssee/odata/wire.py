@@ -146,11 +146,11 @@ def _json_value(field: Field, expression: Any) -> Any:
         return sa.case(
             (expression, _sql_string("true")), (sa.not_(expression), _sql_string("false")), else_=_sql_string("null")
         )
-    elif field.kind is Kind.DECIMAL:  # the serializer sends decimals as JSON numbers
-        written = sa.cast(sa.func.to_json(sa.cast(expression, sa.Float)), sa.Text)
-    elif field.kind is Kind.BINARY:  # base64 without line breaks
-        written = sa.cast(sa.func.to_json(sa.func.translate(sa.func.encode(expression, "base64"), "\n", "")), sa.Text)
     else:
+        if field.kind is Kind.DECIMAL:  # the serializer sends decimals as JSON numbers
+            expression = sa.cast(expression, sa.Float)
+        elif field.kind is Kind.BINARY:  # base64 without line breaks
+            expression = sa.func.translate(sa.func.encode(expression, "base64"), "\n", "")
         written = sa.cast(sa.func.to_json(expression), sa.Text)
     return sa.func.coalesce(written, _sql_string("null"))
 
