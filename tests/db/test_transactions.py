@@ -1,4 +1,4 @@
-"""The two kinds of transaction (db/engine.py ``Database.transaction``).
+"""The kinds of transaction (db/engine.py ``Database.transaction`` and ``Database.reading``).
 
 A read is read-only in the database itself: a write slipped into a GET path must fail loudly,
 not be rolled back in silence at the end of the read. The same pooled connection then serves a
@@ -7,12 +7,24 @@ write as usual, and a read still sees what was committed before it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from odyssee.db.engine import Database
+
+Read = Callable[[Database], AbstractContextManager[Any]]
+
+
+@pytest.fixture(params=["session", "reader"])
+def read(request: pytest.FixtureRequest) -> Read:
+    """Both read transactions: a read-only ORM session, and the API's GETs' Core :class:`Reader`."""
+    if request.param == "session":
+        return lambda database: database.transaction(write=False)
+    return lambda database: database.reading()
 
 
 @pytest.fixture
@@ -33,16 +45,16 @@ def _value(database: Database, table: sa.Table) -> str:
         return str(session.execute(sa.select(table.c.v).where(table.c.n == 1)).scalar_one())
 
 
-def test_a_read_cannot_write(database: Database, probe: sa.Table) -> None:
-    with pytest.raises(sa.exc.DBAPIError) as raised, database.transaction(write=False) as session:
+def test_a_read_cannot_write(database: Database, probe: sa.Table, read: Read) -> None:
+    with pytest.raises(sa.exc.DBAPIError) as raised, read(database) as session:
         session.execute(sa.update(probe).values(v="written by a read"))
     assert "read" in str(raised.value.orig).lower()  # "readonly database", "read-only transaction"
     assert _value(database, probe) == "committed"
 
 
-def test_a_write_after_a_read_on_the_same_connection_writes(database: Database, probe: sa.Table) -> None:
+def test_a_write_after_a_read_on_the_same_connection_writes(database: Database, probe: sa.Table, read: Read) -> None:
     """The read-only setting belongs to the read: the next write on the connection is not refused."""
-    with database.transaction(write=False) as session:
+    with read(database) as session:
         used = session.connection().connection.dbapi_connection
         assert session.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one() == 1
     with database.transaction(write=True) as session:
@@ -51,10 +63,10 @@ def test_a_write_after_a_read_on_the_same_connection_writes(database: Database, 
     assert _value(database, probe) == "written"
 
 
-def test_a_connection_that_wrote_reads_read_only_again(database: Database, probe: sa.Table) -> None:
+def test_a_connection_that_wrote_reads_read_only_again(database: Database, probe: sa.Table, read: Read) -> None:
     with database.transaction(write=True) as session:
         session.execute(sa.update(probe).values(v="written"))
-    with pytest.raises(sa.exc.DBAPIError), database.transaction(write=False) as session:
+    with pytest.raises(sa.exc.DBAPIError), read(database) as session:
         session.execute(sa.delete(probe))
     assert _value(database, probe) == "written"
 
@@ -66,3 +78,24 @@ def test_a_failed_write_leaves_nothing_and_the_read_after_it_sees_the_last_commi
         session.execute(sa.update(probe).values(v="rolled back"))
         raise RuntimeError("the request failed after its update")
     assert _value(database, probe) == "committed"
+
+
+def test_a_reader_reads_what_was_committed_and_its_own_dialect(database: Database, probe: sa.Table) -> None:
+    with database.reading() as reader:
+        assert reader.execute(sa.select(probe.c.v)).scalar_one() == "committed"
+        assert reader.get_bind().dialect.name == database.dialect
+        reader.info["kept"] = True
+    with database.reading() as reader:
+        assert "kept" not in reader.info, "info belongs to one transaction, not to the pooled connection"
+
+
+def test_a_reader_refuses_by_name_what_only_an_orm_session_has(database: Database) -> None:
+    with database.reading() as reader, pytest.raises(AttributeError, match=r"no 'add'.*not an ORM session"):
+        reader.add(object())  # type: ignore[attr-defined]
+
+
+def test_a_failed_read_hands_its_connection_back_usable(database: Database, probe: sa.Table) -> None:
+    with pytest.raises(sa.exc.DBAPIError), database.reading() as reader:
+        reader.execute(sa.text("SELECT no_such_column FROM transaction_probe"))
+    with database.reading() as reader:
+        assert reader.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one() == 1

@@ -115,10 +115,15 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
     hold = _debug_hold(request) if write else 0.0
     admitted = False
 
-    def unit(timeout_ms: int) -> T:
+    def attempt(timeout_ms: int) -> T:
         nonlocal admitted
         # One transaction for the credentials and the work: a second one cost as much as a read.
-        with database.transaction(write=write, timeout_ms=timeout_ms) as session:
+        unit = (
+            database.transaction(write=True, timeout_ms=timeout_ms)
+            if write
+            else database.reading(timeout_ms=timeout_ms)
+        )
+        with unit as session:
             actor = check(session)
             if not admitted:  # a read run again on a thread was charged on its first try
                 admit(actor, 1)
@@ -131,18 +136,18 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
     policy: InlineReads = request.app.state.inline_reads
     key = None if write else policy.key(request, database, settings.page_size)
     if key is None:
-        return await run_in_threadpool(unit, timeout)
+        return await run_in_threadpool(attempt, timeout)
     budget = policy.budget_ms if not timeout else min(policy.budget_ms, timeout)
     try:
         with inline():
-            return unit(budget)
+            return attempt(budget)
     except Offload:  # something slow that says so (a password not in the cache), not the query
-        return await run_in_threadpool(unit, timeout)
+        return await run_in_threadpool(attempt, timeout)
     except QueryTimeout:
         if budget == timeout:  # the real statement timeout, not the inline budget
             raise
     started = time.monotonic()
-    result = await run_in_threadpool(unit, timeout)
+    result = await run_in_threadpool(attempt, timeout)
     if (time.monotonic() - started) * 1000 > budget:  # slow again, not a cold cache: remember it
         policy.slow(key)
     return result
