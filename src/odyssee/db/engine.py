@@ -177,6 +177,17 @@ def _timeout(timeout_ms: int) -> QueryTimeout:
     )
 
 
+@contextmanager
+def _timeouts(timeout_ms: int) -> Iterator[None]:
+    """The database's cancellation of a statement past ``timeout_ms`` as :class:`QueryTimeout`."""
+    try:
+        yield
+    except sa.exc.OperationalError as error:
+        if timeout_ms and _timed_out(error):
+            raise _timeout(timeout_ms) from error
+        raise
+
+
 POOL_SIZE = 40
 """Connections a pool keeps, unless told otherwise: the API passes its worker threads plus a
 little (api/app.py), so that a request never opens a connection. A pool smaller than the
@@ -277,36 +288,30 @@ class Database:
         bind = self._bind(write, timeout_ms)
         if tenant_id is not None and self.row_security:
             bind = bind.execution_options(**{TENANT_OPTION: tenant_id})
-        try:
-            with self._write_turn(write, timeout_ms), Session(bind, expire_on_commit=False) as session:
-                if write or self.dialect != "sqlite":
-                    with session.begin():
-                        yield session
-                else:  # closing the session rolls the read back: nothing to commit, and cheaper
+        with (
+            _timeouts(timeout_ms),
+            self._write_turn(write, timeout_ms),
+            Session(bind, expire_on_commit=False) as session,
+        ):
+            if write or self.dialect != "sqlite":
+                with session.begin():
                     yield session
-        except sa.exc.OperationalError as error:
-            if timeout_ms and _timed_out(error):
-                raise _timeout(timeout_ms) from error
-            raise
+            else:  # closing the session rolls the read back: nothing to commit, and cheaper
+                yield session
 
     @contextmanager
     def reading(self, *, timeout_ms: int = 0) -> Iterator[Reader]:
         """A read transaction for the API's GETs: :meth:`transaction` with ``write=False``, on a
-        Core connection without an ORM session (db/reader.py: a third of the cost). It is
+        Core connection without an ORM session (db/reader.py: about half the cost). It is
         read-only alike, rolled back on SQLite and committed on PostgreSQL for the same reasons,
         and a statement past ``timeout_ms`` raises :class:`~odyssee.model.errors.QueryTimeout`."""
-        try:
-            with self._bind(False, timeout_ms).connect() as connection:
-                if self.dialect == "sqlite":  # closing the connection rolls the read back
-                    connection.begin()
+        with _timeouts(timeout_ms), self._bind(False, timeout_ms).connect() as connection:
+            if self.dialect == "sqlite":  # closing the connection rolls the read back
+                connection.begin()
+                yield Reader(connection)
+            else:
+                with connection.begin():
                     yield Reader(connection)
-                else:
-                    with connection.begin():
-                        yield Reader(connection)
-        except sa.exc.OperationalError as error:
-            if timeout_ms and _timed_out(error):
-                raise _timeout(timeout_ms) from error
-            raise
 
     @contextmanager
     def _write_turn(self, write: bool, timeout_ms: int) -> Iterator[None]:
