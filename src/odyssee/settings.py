@@ -72,12 +72,16 @@ class Settings:
     """The statement budget of a SQLite read run on the event loop (``ODYSSEE_INLINE_READ_MS``; 0
     runs every read on a worker thread). A read that needs longer is run again on a thread with
     the full statement timeout (api/inline.py, docs/performance.md)."""
+    inline_write_ms: int = 20
+    """The same for a SQLite write with a small body (``ODYSSEE_INLINE_WRITE_MS``; 0 runs every
+    write on a worker thread): also how long it waits on the loop for another process's write lock."""
     threads: int = 8
     """Worker threads per API process (``ODYSSEE_THREADS``, at least 1): how many transactions run at
-    once (writes, every PostgreSQL request, SQLite reads past the inline budget). More threads
-    than cores only contend for the GIL: on the 2-core bench machine a GET by id on PostgreSQL
-    ran 645 req/s with anyio's default 40, 907 with 8, 1142 with 2. Each transaction waiting on
-    a lock or a slow statement holds one, so keep room for them (docs/performance.md)."""
+    once (every PostgreSQL request; on SQLite requests past the inline budget, large uploads,
+    ``$batch``). More threads than cores only contend for the GIL: on the 2-core bench machine a
+    GET by id on PostgreSQL ran 645 req/s with anyio's default 40, 907 with 8, 1142 with 2. Each
+    transaction waiting on a lock or a slow statement holds one, so keep room for them
+    (docs/performance.md)."""
     change_retention_days: float = 30.0
     """``change_event`` rows older than this are pruned by the worker, except those an active webhook
     subscription has not delivered (``ODYSSEE_CHANGE_RETENTION_DAYS``; 0 keeps them forever). A
@@ -110,6 +114,7 @@ class Settings:
             login_window_seconds=_number(env, "ODYSSEE_LOGIN_WINDOW", defaults.login_window_seconds, float),
             statement_timeout_ms=_number(env, "ODYSSEE_STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms, int),
             inline_read_ms=_number(env, "ODYSSEE_INLINE_READ_MS", defaults.inline_read_ms, int),
+            inline_write_ms=_number(env, "ODYSSEE_INLINE_WRITE_MS", defaults.inline_write_ms, int),
             threads=_at_least_one(env, "ODYSSEE_THREADS", defaults.threads),
             change_retention_days=_number(env, "ODYSSEE_CHANGE_RETENTION_DAYS", defaults.change_retention_days, float),
             row_security=_switch(env, "ODYSSEE_ROW_SECURITY", defaults.row_security),

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssee.api import errors, metadata, openapi, routes
 from odyssee.api.compression import CompressionMiddleware
-from odyssee.api.inline import InlineReads
+from odyssee.api.inline import InlinePolicy
 from odyssee.api.limits import RateLimiter, RateLimitHeaders
 from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.read_database = read_database
-    app.state.inline_reads = InlineReads(settings.inline_read_ms)
+    app.state.inline = InlinePolicy(settings.inline_read_ms, settings.inline_write_ms)
     app.state.rate_limiter = RateLimiter(settings.rate_user, settings.rate_tenant)
     app.state.login_throttle = LoginThrottle(
         settings.login_failures, settings.login_failures_per_ip, settings.login_window_seconds

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from odyssee.api import batch, resources
 from odyssee.api.auth import parse_basic
-from odyssee.api.inline import InlineReads
+from odyssee.api.inline import InlinePolicy
 from odyssee.api.limits import BUDGET_KEY, RateLimiter
 from odyssee.api.messages import Call
 from odyssee.api.negotiation import accepted_format, read_body
@@ -106,7 +106,7 @@ def admitter(request: Request) -> Callable[[Actor, int], None]:
 
 async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool) -> T:
     """Authenticate and admit, then do ``work(session, actor)``, all in one transaction: on a worker
-    thread, or for a short SQLite read on the event loop itself (api/inline.py)."""
+    thread, or for a short SQLite read or write on the event loop itself (api/inline.py)."""
     database = database_of(request) if write else read_database_of(request)
     check = authenticated(request, database)
     admit = admitter(request)
@@ -125,7 +125,7 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
         )
         with unit as session:
             actor = check(session)
-            if not admitted:  # a read run again on a thread was charged on its first try
+            if not admitted:  # a request run again on a thread was charged on its first try
                 admit(actor, 1)
                 admitted = True
             result = work(session, actor)
@@ -133,11 +133,12 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
                 time.sleep(hold)
             return result
 
-    policy: InlineReads = request.app.state.inline_reads
-    key = None if write else policy.key(request, database, settings.page_size)
+    policy: InlinePolicy = request.app.state.inline
+    key = None if hold else policy.key(request, database, settings.page_size, write=write)
     if key is None:
         return await run_in_threadpool(attempt, timeout)
-    budget = policy.budget_ms if not timeout else min(policy.budget_ms, timeout)
+    budget = policy.budget_ms(write=write)
+    budget = min(budget, timeout) if timeout else budget
     try:
         with inline():
             return attempt(budget)

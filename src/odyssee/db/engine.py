@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from odyssee.db import row_security as rls
+from odyssee.db.inline import Offload, is_inline
 from odyssee.db.reader import Reader
 from odyssee.model.errors import QueryTimeout
 
@@ -315,10 +316,16 @@ class Database:
 
     @contextmanager
     def _write_turn(self, write: bool, timeout_ms: int) -> Iterator[None]:
+        """This process's turn to write on SQLite. A write on the event loop (db/inline.py) never
+        waits for it: a writer on a thread may hold it for long (a ``$batch``), and the loop
+        serves everyone, so the write goes to a thread (:class:`Offload`) and waits there."""
         if not write or self._writer is None:
             yield
             return
-        if not self._writer.acquire(timeout=(timeout_ms or SQLITE_BUSY_TIMEOUT_MS) / 1000):
+        if is_inline():
+            if not self._writer.acquire(blocking=False):
+                raise Offload
+        elif not self._writer.acquire(timeout=(timeout_ms or SQLITE_BUSY_TIMEOUT_MS) / 1000):
             raise _timeout(timeout_ms or SQLITE_BUSY_TIMEOUT_MS)
         try:
             yield
