@@ -29,7 +29,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from odyssee.domain import deferred
 from odyssee.model.conventions import NULL_DATE, utcnow
@@ -54,30 +56,36 @@ def from_ms(ms: int) -> datetime:
 
 
 @functools.cache
-def _clock_statement(dialect: str) -> sa.Insert:
+def _clock_statement(dialect: str, prefix: str = "") -> sa.Insert:
     """``max(last + count, now + count - 1)``, as one upsert returning the new last stamp; built
-    once per engine kind, as every write runs it."""
+    once per engine kind, as every write runs it. ``prefix`` names its parameters apart from the
+    columns of a statement it is part of (:func:`_stamped_insert_statement`)."""
     clock: sa.Table = ChangeClock.__table__  # type: ignore[assignment]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     larger = sa.func.greatest if dialect == "postgresql" else sa.func.max
-    last = sa.bindparam("last", type_=clock.c.last_ms.type)
+    last = sa.bindparam(f"{prefix}last", type_=clock.c.last_ms.type)
+    count = sa.bindparam(f"{prefix}count", type_=clock.c.last_ms.type)
     return (
         insert(clock)
-        .values(tenant_id=sa.bindparam("tenant_id"), table_name=sa.bindparam("table_name"), last_ms=last)
+        .values(
+            tenant_id=sa.bindparam(f"{prefix}tenant_id", type_=clock.c.tenant_id.type),
+            table_name=sa.bindparam(f"{prefix}table_name", type_=clock.c.table_name.type),
+            last_ms=last,
+        )
         .on_conflict_do_update(
             index_elements=["tenant_id", "table_name"],
-            set_={"last_ms": larger(clock.c.last_ms + sa.bindparam("count", type_=clock.c.last_ms.type), last)},
+            set_={"last_ms": larger(clock.c.last_ms + count, last)},
         )
         .returning(clock.c.last_ms)
     )
 
 
 @functools.cache
-def _stamped_event_statement() -> sa.Insert:
+def _stamped_event_statement(prefix: str = "") -> sa.Insert:
     """PostgreSQL, one stamp: the clock upsert of :func:`_clock_statement` and the change event it
     stamps in one statement (a data-modifying CTE), one round trip where a single write took two.
     The stamp is computed from the clock's milliseconds exactly (integer interval arithmetic)."""
-    clock = _clock_statement("postgresql")
+    clock = _clock_statement("postgresql", prefix)
     taken = clock.returning(*clock.table.c["tenant_id", "table_name"]).cte("clock")
     event: sa.Table = ChangeEvent.__table__  # type: ignore[assignment]
     millisecond: Any = sa.literal_column("INTERVAL '1 millisecond'")
@@ -86,14 +94,47 @@ def _stamped_event_statement() -> sa.Insert:
         taken.c.tenant_id,
         taken.c.table_name,
         sa.type_coerce(stamp, event.c.stamp.type),
-        sa.bindparam("entity_id", type_=event.c.entity_id.type),
-        sa.bindparam("event", type_=event.c.event.type),
+        sa.bindparam(f"{prefix}entity_id", type_=event.c.entity_id.type),
+        sa.bindparam(f"{prefix}event", type_=event.c.event.type),
     )
     return (
         sa.insert(event)
         .from_select(["tenant_id", "table_name", "stamp", "entity_id", "event"], rows)
         .returning(event.c.stamp)
     )
+
+
+@functools.cache
+def _column_defaults(table: sa.Table) -> dict[str, Any] | None:
+    """The table's Python-side column defaults, all constants (model/base.py); None if one is not,
+    which :func:`_stamped_insert_statement` could not apply."""
+    defaults: dict[str, Any] = {}
+    for column in table.c:
+        default = column.default
+        if default is None:
+            continue
+        if not isinstance(default, ScalarElementColumnDefault):
+            return None
+        defaults[column.key] = default.arg
+    defaults.pop("modified_dateutc", None)
+    return defaults
+
+
+_STAMP = "_stamp_"
+"""The prefix of the stamp's parameters in a statement whose other parameters are a row's columns."""
+
+
+@functools.cache
+def _stamped_insert_statement(table: sa.Table, names: tuple[str, ...]) -> sa.Insert:
+    """PostgreSQL, one new row: the clock upsert, its change event and the row, stamped, in one
+    statement, one round trip where :func:`_stamped_event_statement` and the insert were two. The
+    columns ``names`` are parameters of the same names; built once per table and column set."""
+    event = _stamped_event_statement(_STAMP).cte("event")
+    # With DML in its CTEs SQLAlchemy applies no column default of the table (they are lost with
+    # the CTEs' own defaults), so every column that has one is among ``names`` (_column_defaults).
+    values: dict[str, Any] = {name: sa.bindparam(name, type_=table.c[name].type) for name in names}
+    values["modified_dateutc"] = sa.select(event.c.stamp).scalar_subquery()
+    return sa.insert(table).values(values).returning(table.c.modified_dateutc)
 
 
 _EVENT = sa.insert(ChangeEvent.__table__)  # type: ignore[arg-type]
@@ -155,7 +196,7 @@ def stamps(session: Session, tenant_id: int, table: str, entity_ids: Sequence[uu
         want = max(count, clocks.expected.pop(table, 0))
         connection = session.connection()
         parameters = {"tenant_id": tenant_id, "table_name": table, "last": to_ms(utcnow()) + want - 1, "count": want}
-        if want == 1 and connection.dialect.name == "postgresql" and deferred.pending(session) is None:
+        if want == 1 and _one_statement(session, connection):
             parameters |= {"entity_id": entity_ids[0], "event": event}  # a single write: one round trip
             return [connection.execute(_stamped_event_statement(), parameters).scalar_one()]
         last = int(connection.execute(_clock_statement(connection.dialect.name), parameters).scalar_one())
@@ -177,6 +218,52 @@ def stamps(session: Session, tenant_id: int, table: str, entity_ids: Sequence[uu
 def stamp(session: Session, tenant_id: int, table: str, entity_id: uuid.UUID, event: str) -> datetime:
     """The ``modified_dateutc`` for one row this transaction writes (see the module docstring)."""
     return stamps(session, tenant_id, table, [entity_id], event)[0]
+
+
+def insert_stamped(
+    session: Session, tenant_id: int, statement: sa.Insert, row: dict[str, Any], event: str, describe: deferred.Describe
+) -> None:
+    """Insert ``row`` (its ``id`` a new row's) with ``statement``, stamped: ``row["modified_dateutc"]``
+    is set to its :func:`stamp`. A lost uniqueness race is ``describe``'s error.
+
+    On PostgreSQL, when the stamp needs the clock (no reserved block, nothing queued), the stamp
+    and the row are written by one statement (:func:`_stamped_insert_statement`): a single
+    create's statements were its largest cost in the API process (docs/performance.md).
+    """
+    table = statement.table
+    assert isinstance(table, sa.Table)
+    connection = session.connection()
+    clocks = _clocks(session)
+    first, last = clocks.reserved.get((tenant_id, table.name), (1, 0))
+    defaults = _column_defaults(table)
+    single = last < first and clocks.expected.get(table.name, 0) <= 1 and defaults is not None
+    if single and _one_statement(session, connection):
+        assert defaults is not None
+        values = defaults | row
+        values.pop("modified_dateutc", None)
+        parameters = values | {
+            f"{_STAMP}tenant_id": tenant_id,
+            f"{_STAMP}table_name": table.name,
+            f"{_STAMP}last": to_ms(utcnow()),
+            f"{_STAMP}count": 1,
+            f"{_STAMP}entity_id": row["id"],
+            f"{_STAMP}event": event,
+        }
+        clocks.expected.pop(table.name, None)
+        try:
+            found = connection.execute(_stamped_insert_statement(table, tuple(values)), parameters).scalar_one()
+        except IntegrityError as error:
+            raise describe(error) from None
+        row["modified_dateutc"] = found
+        return
+    row["modified_dateutc"] = stamp(session, tenant_id, table.name, row["id"], event)
+    deferred.insert(session, statement, row, describe)
+
+
+def _one_statement(session: Session, connection: sa.Connection) -> bool:
+    """Whether a single stamp may be taken inside the statement that needs it: PostgreSQL's
+    data-modifying CTEs, and no ``$batch`` queue whose rows must be written in order first."""
+    return connection.dialect.name == "postgresql" and deferred.pending(session) is None
 
 
 def high_water(session: Session, tenant_id: int, table: str) -> datetime | None:

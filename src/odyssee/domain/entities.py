@@ -339,10 +339,10 @@ def _execute(
     :func:`upsert_node`, which goes on after losing such a race, takes one. An insert inside a
     ``$batch`` group is queued and written with its neighbours (domain/deferred.py).
     """
-    row["modified_dateutc"] = changes.stamp(session, actor.tenant_id, spec.table_name, key, event)
     if isinstance(statement, sa.Insert):
-        deferred.insert(session, statement, row | where, _describe(spec))
+        changes.insert_stamped(session, actor.tenant_id, statement, row, event, _describe(spec))
         return
+    row["modified_dateutc"] = changes.stamp(session, actor.tenant_id, spec.table_name, key, event)
     try:
         session.connection().execute(statement, row | where)
     except IntegrityError as error:
