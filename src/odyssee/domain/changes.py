@@ -116,7 +116,6 @@ def _column_defaults(table: sa.Table) -> dict[str, Any] | None:
         if not isinstance(default, ScalarElementColumnDefault):
             return None
         defaults[column.key] = default.arg
-    defaults.pop("modified_dateutc", None)
     return defaults
 
 
@@ -190,15 +189,15 @@ def stamps(session: Session, tenant_id: int, table: str, entity_ids: Sequence[uu
     if count == 0:
         return []
     clocks = _clocks(session)
+    if count == 1 and _taken_alone(session, clocks, tenant_id, table):  # one round trip
+        parameters = _single_stamp_parameters(tenant_id, table, entity_ids[0], event)
+        return [session.connection().execute(_stamped_event_statement(), parameters).scalar_one()]
     reserved = clocks.reserved
     first, last = reserved.get((tenant_id, table), (1, 0))
     if last - first + 1 < count:
         want = max(count, clocks.expected.pop(table, 0))
         connection = session.connection()
         parameters = {"tenant_id": tenant_id, "table_name": table, "last": to_ms(utcnow()) + want - 1, "count": want}
-        if want == 1 and _one_statement(session, connection):
-            parameters |= {"entity_id": entity_ids[0], "event": event}  # a single write: one round trip
-            return [connection.execute(_stamped_event_statement(), parameters).scalar_one()]
         last = int(connection.execute(_clock_statement(connection.dialect.name), parameters).scalar_one())
         first = last - want + 1
     reserved[(tenant_id, table)] = (first + count, last)
@@ -232,38 +231,41 @@ def insert_stamped(
     """
     table = statement.table
     assert isinstance(table, sa.Table)
-    connection = session.connection()
-    clocks = _clocks(session)
-    first, last = clocks.reserved.get((tenant_id, table.name), (1, 0))
     defaults = _column_defaults(table)
-    single = last < first and clocks.expected.get(table.name, 0) <= 1 and defaults is not None
-    if single and _one_statement(session, connection):
-        assert defaults is not None
-        values = defaults | row
-        values.pop("modified_dateutc", None)
-        parameters = values | {
-            f"{_STAMP}tenant_id": tenant_id,
-            f"{_STAMP}table_name": table.name,
-            f"{_STAMP}last": to_ms(utcnow()),
-            f"{_STAMP}count": 1,
-            f"{_STAMP}entity_id": row["id"],
-            f"{_STAMP}event": event,
-        }
-        clocks.expected.pop(table.name, None)
-        try:
-            found = connection.execute(_stamped_insert_statement(table, tuple(values)), parameters).scalar_one()
-        except IntegrityError as error:
-            raise describe(error) from None
-        row["modified_dateutc"] = found
+    if defaults is None or not _taken_alone(session, _clocks(session), tenant_id, table.name):
+        row["modified_dateutc"] = stamp(session, tenant_id, table.name, row["id"], event)
+        deferred.insert(session, statement, row, describe)
         return
-    row["modified_dateutc"] = stamp(session, tenant_id, table.name, row["id"], event)
-    deferred.insert(session, statement, row, describe)
+    values = defaults | row
+    values.pop("modified_dateutc", None)
+    parameters = values | _single_stamp_parameters(tenant_id, table.name, row["id"], event, _STAMP)
+    try:
+        found = session.connection().execute(_stamped_insert_statement(table, tuple(values)), parameters).scalar_one()
+    except IntegrityError as error:
+        raise describe(error) from None
+    row["modified_dateutc"] = found
 
 
-def _one_statement(session: Session, connection: sa.Connection) -> bool:
-    """Whether a single stamp may be taken inside the statement that needs it: PostgreSQL's
-    data-modifying CTEs, and no ``$batch`` queue whose rows must be written in order first."""
-    return connection.dialect.name == "postgresql" and deferred.pending(session) is None
+def _taken_alone(session: Session, clocks: _Clocks, tenant_id: int, table: str) -> bool:
+    """Whether the next stamp of ``table`` comes from the clock inside the statement that needs it:
+    no block reserved on the clock row or announced (:func:`expect`) for it, PostgreSQL's
+    data-modifying CTEs, and no ``$batch`` queue whose rows must be written in order first. An
+    announcement of one stamp is used up here."""
+    first, last = clocks.reserved.get((tenant_id, table), (1, 0))
+    if last >= first or clocks.expected.get(table, 0) > 1:
+        return False
+    if session.connection().dialect.name != "postgresql" or deferred.pending(session) is not None:
+        return False
+    clocks.expected.pop(table, None)
+    return True
+
+
+def _single_stamp_parameters(
+    tenant_id: int, table: str, entity_id: uuid.UUID, event: str, prefix: str = ""
+) -> dict[str, Any]:
+    """The parameters of :func:`_stamped_event_statement` for one stamp taken now."""
+    values = {"tenant_id": tenant_id, "table_name": table, "last": to_ms(utcnow()), "count": 1}
+    return {f"{prefix}{name}": value for name, value in (values | {"entity_id": entity_id, "event": event}).items()}
 
 
 def high_water(session: Session, tenant_id: int, table: str) -> datetime | None:
