@@ -3,18 +3,24 @@
 A read is read-only in the database itself: a write slipped into a GET path must fail loudly,
 not be rolled back in silence at the end of the read. The same pooled connection then serves a
 write as usual, and a read still sees what was committed before it.
+
+An inline read (a short GET on SQLite's event loop, db/inline.py) reuses its thread's kept
+connection: it must still see every commit before it, hold nothing open once it ended, and
+survive a failed read or a broken connection.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from odyssee.db.engine import Database
+from odyssee.db.inline import inline
 
 Read = Callable[[Database], AbstractContextManager[Any]]
 
@@ -99,3 +105,97 @@ def test_a_failed_read_hands_its_connection_back_usable(database: Database, prob
         reader.execute(sa.text("SELECT no_such_column FROM transaction_probe"))
     with database.reading() as reader:
         assert reader.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one() == 1
+
+
+def _inline_reading(database: Database) -> AbstractContextManager[Any]:
+    """A GET's read as the API runs a short one on SQLite: on the event loop's thread (db/inline.py)."""
+    stack = ExitStack()
+    stack.enter_context(inline())
+    reader = stack.enter_context(database.reading())
+    return _Entered(stack, reader)
+
+
+class _Entered(AbstractContextManager[Any]):
+    def __init__(self, stack: ExitStack, value: Any) -> None:
+        self._stack, self._value = stack, value
+
+    def __enter__(self) -> Any:
+        return self._value
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        return self._stack.__exit__(*exc)
+
+
+def _dbapi(reader: Any) -> Any:
+    return reader.connection().connection.dbapi_connection
+
+
+def test_inline_reads_see_each_commit_made_between_them(database: Database, probe: sa.Table) -> None:
+    """The connection kept for inline reads on SQLite ends every read: no stale snapshot survives."""
+    for value in ("first", "second", "third"):
+        with database.transaction(write=True) as session:
+            session.execute(sa.update(probe).values(v=value))
+        with _inline_reading(database) as reader:
+            assert reader.execute(sa.select(probe.c.v)).scalar_one() == value
+
+
+def test_an_inline_read_that_ended_holds_no_transaction_open(database: Database, probe: sa.Table) -> None:
+    """A kept connection idle in a transaction would hold back SQLite's checkpoints (the WAL grows
+    without bound) or PostgreSQL's vacuum."""
+    with _inline_reading(database) as reader:
+        assert reader.execute(sa.select(probe.c.v)).scalar_one() == "committed"
+    with database.transaction(write=True) as session:
+        session.execute(sa.update(probe).values(v="after the read"))
+    with database.engine.connect() as connection:
+        if database.dialect == "sqlite":
+            busy, frames, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+            assert (busy, copied) == (0, frames), "a snapshot from before the write keeps its frames in the WAL"
+        else:
+            idle = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%%'"
+            ).scalar_one()
+            assert idle == 0
+
+
+def test_inline_reads_reuse_one_connection_and_a_read_inside_one_draws_its_own(
+    database: Database, probe: sa.Table
+) -> None:
+    with _inline_reading(database) as first:
+        used = _dbapi(first)
+        with _inline_reading(database) as inner:
+            assert _dbapi(inner) is not used
+            assert inner.execute(sa.select(probe.c.v)).scalar_one() == "committed"
+        assert first.execute(sa.select(probe.c.v)).scalar_one() == "committed"
+    with _inline_reading(database) as second:
+        if database.dialect == "sqlite":
+            assert _dbapi(second) is used, "the next inline read on this thread uses the same connection"
+
+
+def test_a_failed_inline_read_leaves_the_next_one_working_and_read_only(database: Database, probe: sa.Table) -> None:
+    with pytest.raises(sa.exc.DBAPIError), _inline_reading(database) as reader:
+        reader.execute(sa.text("SELECT no_such_column FROM transaction_probe"))
+    with pytest.raises(sa.exc.DBAPIError), _inline_reading(database) as reader:
+        reader.execute(sa.update(probe).values(v="written by a read"))
+    with _inline_reading(database) as reader:
+        assert reader.execute(sa.select(probe.c.v)).scalar_one() == "committed"
+
+
+def test_a_kept_connection_found_closed_fails_one_read_and_is_replaced(database: Database, probe: sa.Table) -> None:
+    with _inline_reading(database) as reader:
+        kept = _dbapi(reader)
+    kept.close()  # what a connection lost under the process does (a server restart, a file handle closed)
+    with pytest.raises(sa.exc.DBAPIError), _inline_reading(database) as reader:
+        reader.execute(sa.select(probe.c.v))
+    with _inline_reading(database) as reader:
+        assert reader.execute(sa.select(probe.c.v)).scalar_one() == "committed"
+
+
+def test_dispose_closes_the_connections_kept_for_inline_reads(database_url: str) -> None:
+    database = Database(database_url)
+    with _inline_reading(database) as reader:
+        kept = _dbapi(reader)
+    database.dispose()
+    if database.dialect == "sqlite":
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            kept.execute("SELECT 1")

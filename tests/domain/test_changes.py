@@ -113,3 +113,36 @@ def test_a_single_create_is_stamped_with_its_event_and_the_column_defaults(datab
     assert len(written) == 1
     if database.dialect == "postgresql":
         assert "INSERT INTO change_clock " in written[0] and "INSERT INTO change_event " in written[0]
+
+
+def test_a_table_with_a_computed_default_is_stamped_apart_and_keeps_its_default(database: Database) -> None:
+    """A Python-side default that is not a constant cannot be bound into the one-statement create
+    (SQLAlchemy applies no default with DML CTEs): such a table takes its stamp and writes its row
+    in two statements, with the default applied and the row stamped as any other."""
+    metadata = sa.MetaData()
+    table = sa.Table(
+        "computed_default_probe",
+        metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("tenant_id", sa.Integer, nullable=False),
+        sa.Column("label", sa.Text, nullable=False, default=lambda: "computed"),
+        sa.Column("modified_dateutc", ChangeEvent.__table__.c.stamp.type, nullable=False),  # type: ignore[attr-defined]
+    )
+    metadata.create_all(database.engine)
+    try:
+        assert changes._column_defaults(table) is None
+        tenant_id = _tenant(database)
+        entity_id = uuid.uuid4()
+        with database.transaction(write=True) as session:
+            row: dict[str, Any] = {"id": entity_id, "tenant_id": tenant_id}
+            changes.insert_stamped(
+                session, tenant_id, sa.insert(table), row, changes.CREATED, lambda error: AssertionError(error)
+            )
+        with database.transaction(write=False) as session:
+            written = session.execute(sa.select(table).where(table.c.id == entity_id)).mappings().one()
+            created = sa.and_(ChangeEvent.entity_id == entity_id, ChangeEvent.event == changes.CREATED)
+            event = session.execute(sa.select(ChangeEvent.stamp).where(created)).scalar_one()
+        assert written["label"] == "computed"
+        assert written["modified_dateutc"] == event == row["modified_dateutc"]
+    finally:
+        metadata.drop_all(database.engine)

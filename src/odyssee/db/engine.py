@@ -252,6 +252,9 @@ class Database:
         """Whether API requests run behind PostgreSQL's row-level security (db/row_security.py):
         ``ODYSSEE_ROW_SECURITY``, always off on SQLite."""
         self._binds: dict[tuple[bool, int], Engine] = {}
+        self._kept: dict[tuple[int, int], sa.Connection] = {}
+        """Per thread and bind, the connection kept for inline SQLite reads (:meth:`_loop_connection`)."""
+        self._kept_lock = threading.Lock()
         self._writer = threading.Lock() if self.dialect == "sqlite" else None
         """SQLite has one writer at a time. Writers of this process queue on this lock instead of
         SQLite's busy handler, which sleeps and polls (1, 2, 5 … 100 ms): under 16 concurrent
@@ -305,14 +308,46 @@ class Database:
         """A read transaction for the API's GETs: :meth:`transaction` with ``write=False``, on a
         Core connection without an ORM session (db/reader.py: about half the cost). It is
         read-only alike, rolled back on SQLite and committed on PostgreSQL for the same reasons,
-        and a statement past ``timeout_ms`` raises :class:`~odyssee.model.errors.QueryTimeout`."""
-        with _timeouts(timeout_ms), self._bind(False, timeout_ms).connect() as connection:
+        and a statement past ``timeout_ms`` raises :class:`~odyssee.model.errors.QueryTimeout`. Inline on
+        SQLite it runs on the connection its thread keeps (:meth:`_loop_connection`)."""
+        bind = self._bind(False, timeout_ms)
+        kept = self._loop_connection(bind) if self.dialect == "sqlite" and is_inline() else None
+        if kept is not None:
+            with _timeouts(timeout_ms):
+                transaction = kept.begin()
+                try:
+                    yield Reader(kept)
+                finally:
+                    transaction.rollback()
+            return
+        with _timeouts(timeout_ms), bind.connect() as connection:
             if self.dialect == "sqlite":  # closing the connection rolls the read back
                 connection.begin()
                 yield Reader(connection)
             else:
                 with connection.begin():
                     yield Reader(connection)
+
+    def _loop_connection(self, bind: Engine) -> sa.Connection | None:
+        """The connection this thread keeps for its inline SQLite reads (db/inline.py), or None
+        when it is in use (a read inside a read) and the read should draw one from the pool.
+
+        Inline reads run one after the other on the event loop's thread, each to its end without
+        awaiting, so one connection serves them all: drawing one from the pool and handing it
+        back (SQLAlchemy's connection set-up, the pool's events, the reset on return) cost
+        about 33 µs of the 46 a read transaction took, more than the BEGIN and ROLLBACK
+        themselves (docs/performance.md). Between reads it holds no transaction, hence no WAL
+        snapshot: checkpoints and writers are not held back by it. A connection the driver
+        found broken is replaced; :meth:`dispose` closes them all."""
+        key = (threading.get_ident(), id(bind))
+        connection = self._kept.get(key)
+        if connection is not None and (connection.closed or connection.invalidated):
+            connection.close()
+            connection = None
+        if connection is None:
+            with self._kept_lock:
+                connection = self._kept[key] = bind.connect()
+        return None if connection.in_transaction() else connection
 
     @contextmanager
     def _write_turn(self, write: bool, timeout_ms: int) -> Iterator[None]:
@@ -340,4 +375,8 @@ class Database:
             return rls.problem(connection)
 
     def dispose(self) -> None:
+        with self._kept_lock:
+            kept, self._kept = list(self._kept.values()), {}
+        for connection in kept:
+            connection.close()
         self.engine.dispose()
