@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from odyssee.db.engine import Database
 from odyssee.db.inline import inline
+from odyssee.db.reader import Reader
 
 Read = Callable[[Database], AbstractContextManager[Any]]
 
@@ -107,23 +108,11 @@ def test_a_failed_read_hands_its_connection_back_usable(database: Database, prob
         assert reader.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one() == 1
 
 
-def _inline_reading(database: Database) -> AbstractContextManager[Any]:
+@contextmanager
+def _inline_reading(database: Database) -> Iterator[Reader]:
     """A GET's read as the API runs a short one on SQLite: on the event loop's thread (db/inline.py)."""
-    stack = ExitStack()
-    stack.enter_context(inline())
-    reader = stack.enter_context(database.reading())
-    return _Entered(stack, reader)
-
-
-class _Entered(AbstractContextManager[Any]):
-    def __init__(self, stack: ExitStack, value: Any) -> None:
-        self._stack, self._value = stack, value
-
-    def __enter__(self) -> Any:
-        return self._value
-
-    def __exit__(self, *exc: Any) -> bool | None:
-        return self._stack.__exit__(*exc)
+    with inline(), database.reading() as reader:
+        yield reader
 
 
 def _dbapi(reader: Any) -> Any:
@@ -193,9 +182,11 @@ def test_a_kept_connection_found_closed_fails_one_read_and_is_replaced(database:
 
 def test_dispose_closes_the_connections_kept_for_inline_reads(database_url: str) -> None:
     database = Database(database_url)
+    pool = database.engine.pool
     with _inline_reading(database) as reader:
         kept = _dbapi(reader)
     database.dispose()
+    assert pool.checkedout() == 0, "no connection is left out of the pool"
     if database.dialect == "sqlite":
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             kept.execute("SELECT 1")
