@@ -47,6 +47,8 @@ def test_a_large_list_is_compressed_as_asked(tenant: Tenant, encoding: str, infl
     plain = tenant.get("/api/Company", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert len(plain.content) > 2000
+    assert plain.headers["Vary"] == "Accept-Encoding", "the uncompressed body varies by the coding asked too"
+    assert int(plain.headers["Content-Length"]) == len(plain.content)
 
     response, raw = _raw_get(tenant, "/api/Company", encoding)
 

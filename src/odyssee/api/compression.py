@@ -216,6 +216,14 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     return bytes(body)
 
 
+def _varying(start: Message) -> Message:
+    """``start`` with ``Vary: Accept-Encoding``: a cache must not hand this body to a client that
+    asked for another coding."""
+    headers = MutableHeaders(raw=list(start.get("headers", [])))
+    headers.add_vary_header("Accept-Encoding")
+    return {**start, "headers": headers.raw}
+
+
 class _Responder:
     """Wraps ``send``: holds back a compressible response until its whole body is known."""
 
@@ -230,6 +238,9 @@ class _Responder:
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             if self._eligible(message):
+                if self._encoding is None:  # identity: nothing to measure or hold back
+                    await self._send(_varying(message))
+                    return
                 self._start = message
                 return
         elif message["type"] == "http.response.body" and self._start is not None:
@@ -253,9 +264,8 @@ class _Responder:
 
     async def _flush(self) -> None:
         assert self._start is not None
-        start, body = self._start, bytes(self._body)
-        headers = MutableHeaders(raw=list(start.get("headers", [])))
-        headers.add_vary_header("Accept-Encoding")
+        start, body = _varying(self._start), bytes(self._body)
+        headers = MutableHeaders(raw=start["headers"])
         if self._encoding is not None and (len(body) >= self._minimum_size or self._force):
             body = compress(body, self._encoding)
             headers["Content-Encoding"] = self._encoding

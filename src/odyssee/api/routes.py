@@ -164,6 +164,26 @@ def _debug_hold(request: Request) -> float:
         return 0.0
 
 
+_QUERIES: dict[bytes, dict[str, str]] = {}
+KEPT_QUERY_BYTES = 2048
+"""Query strings up to this long are kept parsed (:func:`query_of`); 1024 of them at most."""
+
+
+def query_of(request: Request) -> dict[str, str]:
+    """The query string's parameters (the last of a repeated name). Starlette parses it anew on
+    every request, a twentieth of a repeated poll (docs/performance.md, point 17), and pollers
+    repeat theirs: the few hundred recent ones are kept, as the service roots are."""
+    raw: bytes = request.scope["query_string"]
+    query = _QUERIES.get(raw)
+    if query is None:
+        query = dict(request.query_params)
+        if len(raw) <= KEPT_QUERY_BYTES:
+            if len(_QUERIES) >= 1024:
+                _QUERIES.clear()
+            _QUERIES[raw] = query
+    return dict(query)
+
+
 async def call_of(request: Request, path: str) -> Call:
     body = b""
     if request.method in ("POST", "PUT", "PATCH"):
@@ -171,7 +191,7 @@ async def call_of(request: Request, path: str) -> Call:
     return Call(
         method=request.method,
         path=path,
-        query=dict(request.query_params),
+        query=query_of(request),
         headers=request.headers,
         body=body,
         root=service_root(request),

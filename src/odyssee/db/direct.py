@@ -29,6 +29,9 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from odyssee.db.results import KEY as RESULTS
+from odyssee.db.results import Results
+
 PREPARED_STATEMENTS = 1024
 """Statements kept compiled; past that the least recently used is compiled again when it returns."""
 
@@ -175,13 +178,21 @@ def fetch_unconverted(
         listener(connection, None, sql, parameters, None, False)
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
+    kept = _kept_results(connection, shape, parameters)
     cursor = dbapi_connection.cursor()
     try:
+        if kept is not None:
+            version = cursor.execute("PRAGMA data_version").fetchone()[0]
+            rows = kept.get(version, (sql, parameters)) if shape.described else None
+            if rows is not None:
+                return shape.keys, rows, shape.converter
         cursor.execute(sql, parameters)
         rows = cast(list[Row], cursor.fetchall())
         if not shape.described:
             shape.converter = _converter(_processors(shape, connection, cursor.description))
             shape.described = True
+        if kept is not None:
+            kept.put(version, (sql, parameters), rows)
     except connection.dialect.loaded_dbapi.Error as error:
         closed = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
         if closed:
@@ -192,6 +203,13 @@ def fetch_unconverted(
     finally:
         cursor.close()
     return shape.keys, rows, shape.converter
+
+
+def _kept_results(connection: sa.Connection, shape: _Compiled, parameters: Any) -> Results | None:
+    """The connection's kept results (db/results.py) if this statement may use them."""
+    if shape.volatile or not isinstance(parameters, tuple):
+        return None
+    return connection.info.get(RESULTS)
 
 
 def _converter(processors: Sequence[Callable[[Any], Any] | None]) -> Callable[[Row], Row] | None:

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from odyssee.db import results
 from odyssee.db import row_security as rls
 from odyssee.db.inline import Offload, is_inline
 from odyssee.db.reader import Reader
@@ -105,6 +106,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection = connection.connection.dbapi_connection
         assert dbapi_connection is not None
         info = connection.info  # lives as long as the DBAPI connection: set things only when they change
+        if options.get(WRITE_OPTION, False):  # its own commits would not change its data_version
+            info.pop(results.KEY, None)
         if info.get(_TIMEOUT, 0) != timeout:
             info[_TIMEOUT] = timeout
             info[_DEADLINE] = None
@@ -115,6 +118,11 @@ def _configure_sqlite(engine: Engine) -> None:
             info[_READ_ONLY] = read_only
             dbapi_connection.execute(f"PRAGMA query_only={int(read_only)}")
         _begin(connection, "BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN", sqlite3.Error)
+
+    @sa.event.listens_for(engine, "checkin")
+    @sa.event.listens_for(engine, "invalidate")
+    def _forget_results(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        record.info.pop(results.KEY, None)  # kept only while it serves the loop's reads
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _on_execute(connection: sa.Connection, *_args: Any) -> None:
@@ -347,6 +355,7 @@ class Database:
         if connection is None:
             with self._kept_lock:
                 connection = self._kept[key] = bind.connect()
+            connection.info[results.KEY] = results.Results()
         return None if connection.in_transaction() else connection
 
     @contextmanager
