@@ -54,6 +54,16 @@ def test_named_values_are_bound_per_call(database: Database, tenant: Tenant) -> 
         assert direct.fetch(session.connection(), _LOGIN, {"domain": "NO-SUCH", "username": "x"})[1] == []
 
 
+def test_values_equal_but_of_another_type_are_bound_as_their_own(database: Database) -> None:
+    """The parameters of the last call are reused only for the same values of the same types:
+    ``True == 1``, yet a JSON bind writes them as ``true`` and ``1``."""
+    statement = sa.select(sa.bindparam("v", type_=sa.JSON).label("v"))
+    with database.transaction(write=False) as session:
+        for value in (1, True, True, 1, 2):
+            (row,) = direct.fetch(session.connection(), statement, {"v": value})[1]
+            assert row[0] == value and type(row[0]) is type(value)
+
+
 def test_in_lists_and_deferred_writes_go_through_sqlalchemy(database: Database, make: Factory) -> None:
     ids = [uuid.UUID(make("Jobs")["id"]) for _ in range(3)]
     _both(database, sa.select(JOBS.c.id).where(JOBS.c.id.in_(ids)).order_by(JOBS.c.id))

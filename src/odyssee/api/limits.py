@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssee.domain.actor import Actor
@@ -44,12 +43,13 @@ class Budget:
     remaining: int
     reset: int
 
-    def headers(self) -> dict[str, str]:
-        return {
-            "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(self.remaining),
-            "RateLimit-Reset": str(self.reset),
-        }
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """``RateLimit-Limit``, ``-Remaining`` and ``-Reset`` as ASGI header pairs."""
+        return [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset),
+        ]
 
 
 class _Bucket:
@@ -160,10 +160,8 @@ class RateLimitHeaders:
         async def send_with_budget(message: Message) -> None:
             if message["type"] == "http.response.start":
                 budget = state.get(BUDGET_KEY)
-                if isinstance(budget, Budget):
-                    headers = MutableHeaders(scope=message)
-                    for name, value in budget.headers().items():
-                        headers[name] = value
+                if isinstance(budget, Budget):  # appended: nothing else sets these names
+                    message["headers"] = [*message.get("headers", ()), *budget.raw_headers()]
             await send(message)
 
         await self.app(scope, receive, send_with_budget)
