@@ -32,7 +32,7 @@ from collections import OrderedDict
 
 from starlette.requests import Request
 
-from odyssee.api.negotiation import prefer
+from odyssee.api.negotiation import prefer, query_of
 from odyssee.db.engine import Database
 
 MAX_ROWS = 200
@@ -87,7 +87,7 @@ def _page_bound(request: Request, page_size: int) -> int:
     wanted = prefer(request.headers).get("odata.maxpagesize")
     if wanted is not None:
         bound = int(wanted) if _plain_number(wanted) else MAX_ROWS + 1
-    top = request.query_params.get("$top")
+    top = query_of(request).get("$top")
     if top is not None:
         bound = min(bound, int(top)) if _plain_number(top) else MAX_ROWS + 1
     return bound

@@ -1,4 +1,4 @@
-"""Content negotiation: which format a client accepts, and reading request bodies.
+"""Content negotiation: which format a client accepts, and reading request bodies and query strings.
 
 JSON is the default both ways (reference.md §2.4). Compressed request bodies are inflated by
 :mod:`odyssee.api.compression` before they get here.
@@ -89,3 +89,25 @@ def prefer(headers: Mapping[str, str] | Request) -> dict[str, str]:
             if name:
                 found[name.strip().lower()] = value.strip().strip('"')
     return found
+
+
+_QUERIES: dict[bytes, dict[str, str]] = {}
+KEPT_QUERY_BYTES = 2048
+"""Query strings up to this long are kept parsed (:func:`query_of`); 1024 of them at most."""
+
+
+def query_of(request: Request) -> dict[str, str]:
+    """The query string's parameters (the last of a repeated name), a dict of the request's own.
+
+    Starlette parses the string anew for every request (twice here: api/inline.py reads
+    ``$top`` first), a tenth of a repeated poll whose results were kept (docs/performance.md,
+    point 17), and pollers repeat theirs: the recent ones are kept parsed."""
+    raw: bytes = request.scope["query_string"]
+    query = _QUERIES.get(raw)
+    if query is None:
+        query = dict(request.query_params)
+        if len(raw) <= KEPT_QUERY_BYTES:
+            if len(_QUERIES) >= 1024:
+                _QUERIES.clear()
+            _QUERIES[raw] = query
+    return dict(query)

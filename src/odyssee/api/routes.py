@@ -21,7 +21,7 @@ from odyssee.api.auth import parse_basic
 from odyssee.api.inline import InlinePolicy
 from odyssee.api.limits import BUDGET_KEY, RateLimiter
 from odyssee.api.messages import Call
-from odyssee.api.negotiation import accepted_format, read_body
+from odyssee.api.negotiation import accepted_format, query_of, read_body
 from odyssee.api.responses import json_response, render
 from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
@@ -162,26 +162,6 @@ def _debug_hold(request: Request) -> float:
         return min(max(float(request.headers.get("x-odyssee-debug-hold", "0")), 0.0), 10.0)
     except ValueError:
         return 0.0
-
-
-_QUERIES: dict[bytes, dict[str, str]] = {}
-KEPT_QUERY_BYTES = 2048
-"""Query strings up to this long are kept parsed (:func:`query_of`); 1024 of them at most."""
-
-
-def query_of(request: Request) -> dict[str, str]:
-    """The query string's parameters (the last of a repeated name). Starlette parses it anew on
-    every request, a twentieth of a repeated poll (docs/performance.md, point 17), and pollers
-    repeat theirs: the few hundred recent ones are kept, as the service roots are."""
-    raw: bytes = request.scope["query_string"]
-    query = _QUERIES.get(raw)
-    if query is None:
-        query = dict(request.query_params)
-        if len(raw) <= KEPT_QUERY_BYTES:
-            if len(_QUERIES) >= 1024:
-                _QUERIES.clear()
-            _QUERIES[raw] = query
-    return dict(query)
 
 
 async def call_of(request: Request, path: str) -> Call:
