@@ -54,14 +54,19 @@ def test_named_values_are_bound_per_call(database: Database, tenant: Tenant) -> 
         assert direct.fetch(session.connection(), _LOGIN, {"domain": "NO-SUCH", "username": "x"})[1] == []
 
 
-def test_values_equal_but_of_another_type_are_bound_as_their_own(database: Database) -> None:
-    """The parameters of the last call are reused only for the same values of the same types:
-    ``True == 1``, yet a JSON bind writes them as ``true`` and ``1``."""
+def test_the_last_parameters_are_reused_only_for_the_same_plain_values(database: Database) -> None:
+    """The parameters of the last call are reused only for the same values of the same types
+    (``True == 1``, yet a JSON bind writes them as ``true`` and ``1``), and never for a value
+    that may have changed since (a list)."""
     statement = sa.select(sa.bindparam("v", type_=sa.JSON).label("v"))
     with database.transaction(write=False) as session:
         for value in (1, True, True, 1, 2):
             (row,) = direct.fetch(session.connection(), statement, {"v": value})[1]
             assert row[0] == value and type(row[0]) is type(value)
+        given = [1]
+        assert direct.fetch(session.connection(), statement, {"v": given})[1] == [([1],)]
+        given.append(2)  # the same list, changed: equal to itself, yet bound anew
+        assert direct.fetch(session.connection(), statement, {"v": given})[1] == [([1, 2],)]
 
 
 def test_in_lists_and_deferred_writes_go_through_sqlalchemy(database: Database, make: Factory) -> None:

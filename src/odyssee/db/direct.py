@@ -20,6 +20,7 @@ listeners (domain/deferred.py writes its queued rows before any statement).
 from __future__ import annotations
 
 import threading
+import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -71,6 +72,11 @@ class _Compiled:
         return bound
 
 
+_PLAIN = frozenset({str, int, bool, bytes, type(None), uuid.UUID})
+"""Values whose type and equality say how they bind: not a datetime (equal instants in other
+zones), a float (``0.0 == -0.0``) or anything mutable."""
+
+
 @dataclass
 class _Prepared:
     shape: _Compiled
@@ -80,14 +86,16 @@ class _Prepared:
     literals are all in it), computed on first use."""
 
     last: tuple[tuple[Any, ...], Any] | None = None
-    """The last values given, with their types, and their driver parameters: a login's are the
-    same on every request of one caller (domain/tenants.py), and computing them cost a thirtieth
-    of a request whose results were kept (db/results.py)."""
+    """The last values given, with their types, and their driver parameters, when all are
+    :data:`_PLAIN`: a login's are the same on every request of one caller (domain/tenants.py),
+    and computing them cost a thirtieth of a request whose results were kept (db/results.py)."""
 
     def parameters(self, values: Mapping[str, Any] | None) -> Any:
         if self.shape.volatile:
             return self.shape.parameters(values, self.extracted)
         if values:
+            if not all(type(value) in _PLAIN for value in values.values()):
+                return self.shape.parameters(values, self.extracted)
             given = tuple((name, type(value), value) for name, value in values.items())
             last = self.last  # one read: other threads may replace it meanwhile
             if last is not None and last[0] == given:
