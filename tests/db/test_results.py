@@ -112,6 +112,23 @@ def test_every_commit_is_seen_by_the_next_read(sqlite: Database, probe: sa.Table
         assert _read(sqlite, statement) == [(value,)]
 
 
+def test_a_commit_during_a_read_is_seen_by_the_next_read(sqlite: Database, probe: sa.Table) -> None:
+    """The version a read sees is its snapshot's: what it keeps of that snapshot is never given
+    to a later read for the newer state."""
+    value = sa.select(probe.c.v).where(probe.c.n == 1)
+    key = sa.select(probe.c.n).where(probe.c.n == 1)
+    other = Database(sqlite.url)
+    try:
+        with _inline_reading(sqlite) as reader:
+            assert direct.fetch(reader.connection(), key)[1] == [(1,)]  # the snapshot starts here
+            _set(other, probe, "meanwhile")
+            assert direct.fetch(reader.connection(), value)[1] == [("committed",)], "the read's own snapshot"
+    finally:
+        other.dispose()
+    assert _read(sqlite, value) == [("meanwhile",)]
+    assert _read(sqlite, value) == [("meanwhile",)]
+
+
 def test_a_statement_with_a_value_computed_when_it_runs_is_never_kept(sqlite: Database, probe: sa.Table) -> None:
     calls: list[int] = []
 
