@@ -97,3 +97,6 @@ def test_a_technician_sees_only_their_rows_with_each_text(
     for text in ("modified_dateutc gt '2000-01-01T00:00:00Z'", "modified_dateutc gt '2001-01-01T00:00:00Z'"):
         assert found(tom, "Jobs", text, key="id") == [mine["id"]]
         assert len(found(tenant, "Jobs", text, key="id")) == 2
+    # The restricted clause is made of the text's own literals, not of the shape's first text.
+    assert found(tom, "Jobs", "modified_dateutc gt '2999-01-01T00:00:00Z'", key="id") == []
+    assert found(tom, "Jobs", "modified_dateutc gt '2002-01-01T00:00:00Z'", key="id") == [mine["id"]]

@@ -42,4 +42,4 @@ def restricted(spec: EntitySpec, actor: Actor, options: QueryOptions) -> QueryOp
     visible = row_filter(spec, actor)
     if visible is None:
         return options
-    return replace(options, where=visible if options.where is None else sa.and_(options.where, visible))
+    return replace(options, clause=visible if options.where is None else sa.and_(options.where, visible))

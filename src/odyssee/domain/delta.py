@@ -78,7 +78,7 @@ def changes_after(
     where: sa.ColumnElement[bool] = table.c.modified_dateutc > since
     if "sys_logical_delete" in table.c and removals_since > since:
         where = sa.and_(where, sa.or_(~table.c.sys_logical_delete, table.c.modified_dateutc > removals_since))
-    options = replace(options, where=where, order_by=(_stamp_order(spec),), top=None, skip=0, after=None)
+    options = replace(options, clause=where, order_by=(_stamp_order(spec),), top=None, skip=0, after=None)
     page = reads.list_entities(session, actor, spec, options, limit=limit)
     deleted = _logically_deleted(session, actor, spec, page.rows)
     entries = [
