@@ -76,6 +76,8 @@ class QueryOptions:
     (:func:`parse_options`); like ``statements``, dropped by ``dataclasses.replace``."""
     values: Mapping[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     """The ``$filter`` literals' parameters that replace the template's."""
+    revalued_clause: sa.ColumnElement[bool] | None = field(default=None, init=False, repr=False, compare=False)
+    """:attr:`where` of revalued options, once made."""
 
     @property
     def where(self) -> sa.ColumnElement[bool] | None:
@@ -87,11 +89,10 @@ class QueryOptions:
         if self.clause is not _REVALUED:
             return self.clause
         assert self.template is not None, "revalued options copied without their template"
-        found: sa.ColumnElement[bool] | None = self.statements.get(_REVALUED)
-        if found is None:
+        if self.revalued_clause is None:
             assert self.template.clause is not None  # a template always has a $filter
-            found = self.statements[_REVALUED] = with_values(self.template.clause, self.values)
-        return found
+            object.__setattr__(self, "revalued_clause", with_values(self.template.clause, self.values))
+        return self.revalued_clause
 
     def revalued(self, values: Mapping[str, Any], raw: Mapping[str, str]) -> QueryOptions:
         """These options for a ``$filter`` of the same shape with other literals: its clause and
