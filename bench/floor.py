@@ -6,16 +6,19 @@ then executed on the raw DBAPI connection (sqlite3, psycopg); rows become dicts 
 cursor's column names and go to orjson. That is what the database, the driver and the JSON encoder
 cost by themselves, and ``bench/suite.py`` reports the API's figures as a ratio to it.
 
-Like the API (api/inline.py), SQLite queries run on the event loop's thread (worker threads
-convoy on the GIL that sqlite3 releases for every row) and PostgreSQL queries on worker threads
-(psycopg waits on the network), as many as the API has (``ODYSSEE_THREADS``). Connections come
-from the same pool as the API's (db/engine.py).
+Like the API (api/inline.py), queries run on the event loop's thread: SQLite's straight away
+(worker threads convoy on the GIL that sqlite3 releases for every row), PostgreSQL's through
+psycopg's asyncio connection, awaiting the network as the API's short requests do. SQLite's
+connections come from the same pool as the API's (db/engine.py); PostgreSQL's from a queue of as
+many psycopg connections as the API's loop pool keeps (``ODYSSEE_THREADS`` + 1), in autocommit
+mode as the pool's are (db/engine.py): the query alone, without the API's BEGIN and COMMIT.
 
     ODYSSEE_DATABASE_URL=... uv run uvicorn --app-dir bench floor:app --port 9001
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from datetime import datetime
@@ -24,10 +27,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
-import anyio.to_thread
 import orjson
+import psycopg
 import sqlalchemy as sa
-from starlette.concurrency import run_in_threadpool
 
 from odyssee.db.engine import Database
 from odyssee.domain.demo import DOMAIN
@@ -74,7 +76,8 @@ def _compiled(path: str, name: str, limit: int) -> tuple[str, list[str], dict[st
     return compiled.string, list(compiled.positiontup or []), fixed, processors
 
 
-def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+def _statement(path: str, params: dict[str, str]) -> tuple[str, Any]:
+    """The SQL text and the driver's parameters of one request."""
     limit = int(params.get("limit", 1))
     sql, positions, fixed, processors = _compiled(path, params["table"], limit)
     values = dict(fixed, tenant=TENANT)
@@ -83,17 +86,39 @@ def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
     if "since" in params:
         values["since"] = datetime.fromisoformat(params["since"])
     values = {key: processors[key](value) if key in processors else value for key, value in values.items()}
-    # A pooled connection, as the API draws one per request; handing it back rolls back the
-    # transaction psycopg opened (and is a no-op for SQLite, which is in autocommit mode here).
+    return sql, [values[key] for key in positions] if positions else values
+
+
+def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    """SQLite: a pooled connection, as the API draws one per request (autocommit mode here)."""
+    sql, parameters = _statement(path, params)
     connection = database.engine.raw_connection()
     try:
         cursor = connection.cursor()
-        cursor.execute(sql, [values[key] for key in positions] if positions else values)
+        cursor.execute(sql, parameters)
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         cursor.close()
     finally:
         connection.close()
+    return rows
+
+
+_CONNECTIONS: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+
+
+async def _query_async(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    """PostgreSQL: the query alone, in autocommit mode (the API's connections are in it too, and
+    send their own BEGIN)."""
+    sql, parameters = _statement(path, params)
+    connection = await _CONNECTIONS.get()
+    try:
+        cursor = await connection.execute(sql, parameters)
+        assert cursor.description is not None
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+    finally:
+        _CONNECTIONS.put_nowait(connection)
     return rows
 
 
@@ -105,15 +130,21 @@ def _number(value: Any) -> float:
 
 
 async def _lifespan(receive: Any, send: Any) -> None:
-    """As the API's own start-up (api/app.py): as many worker threads as ``ODYSSEE_THREADS`` says,
-    not anyio's forty, on which the floor's PostgreSQL poll ran a few percent slower (median of
-    three: 1,063 against 1,131 req/s on eight): the floor must not be handicapped."""
+    """PostgreSQL's connections, opened on the loop that uses them, as the API's (api/app.py)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+            if not INLINE:
+                url = sa.make_url(database.url).set(drivername="postgresql")
+                for _ in range(THREADS + 1):
+                    _CONNECTIONS.put_nowait(
+                        await psycopg.AsyncConnection.connect(url.render_as_string(hide_password=False),
+                                                              autocommit=True, options="-c timezone=UTC")
+                    )  # fmt: skip
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            while not _CONNECTIONS.empty():
+                await _CONNECTIONS.get_nowait().close()
             await send({"type": "lifespan.shutdown.complete"})
             return
 
@@ -125,10 +156,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     params = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
-    if INLINE:
-        rows = _query(scope["path"], params)
-    else:
-        rows = await run_in_threadpool(_query, scope["path"], params)
+    rows = _query(scope["path"], params) if INLINE else await _query_async(scope["path"], params)
     body = orjson.dumps({"value": rows[: int(params.get("limit", 1))]}, default=_number)
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})

@@ -95,11 +95,11 @@ def test_a_single_create_is_stamped_with_its_event_and_the_column_defaults(datab
             written.append(statement)
 
     job = make("Jobs")  # everything else the job needs exists before the statements are counted
-    sa.event.listen(database.engine, "before_cursor_execute", record)
+    sa.event.listen(sa.Engine, "before_cursor_execute", record)  # every engine: threads' and loop's
     try:
         job = make("Jobs", project_id=job["project_id"], company_id=job["company_id"])
     finally:
-        sa.event.remove(database.engine, "before_cursor_execute", record)
+        sa.event.remove(sa.Engine, "before_cursor_execute", record)
     with database.transaction(write=False) as session:
         table = registry().lookup("Jobs").table  # type: ignore[union-attr]
         row = session.execute(sa.select(table).where(table.c.id == uuid.UUID(job["id"]))).mappings().one()

@@ -91,7 +91,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         problem = row_security_problem(app)
         if problem:
             raise RuntimeError(problem)
-        yield
+        served = list(dict.fromkeys([database, read_database]))
+        for each in served:  # PostgreSQL's short requests run on this loop (api/inline.py)
+            await each.serve_loop()
+        try:
+            yield
+        finally:
+            for each in served:
+                await each.release_loop()
         if owns_database:
             database.dispose()
         if read_database is not database:

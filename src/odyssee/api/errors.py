@@ -32,6 +32,7 @@ STATUS: dict[type[errors.OdysseeError], int] = {
     errors.TooManyRequests: 429,
     errors.NotImplementedFeature: 501,
     errors.QueryTimeout: 503,
+    errors.ServerBusy: 503,
 }
 
 

@@ -1,28 +1,38 @@
 """Which requests the API runs on the event loop itself, and which it sends to a worker thread.
 
-On SQLite a short read or write runs inline (db/inline.py says why: thread convoys on the GIL
-cost a 20-row page three quarters of its throughput; a single write spent about a third of its
-time handing off to a thread and winning the GIL back there, docs/performance.md). What keeps
-the event loop responsive:
+A short read or write runs inline, on both engines, for reasons of their own:
+
+* SQLite (db/inline.py says why): thread convoys on the GIL cost a 20-row page three quarters of
+  its throughput; a single write spent about a third of its time handing off to a thread and
+  winning the GIL back there (docs/performance.md).
+* PostgreSQL: the unit of work runs in a greenlet on the loop over psycopg's asyncio connection
+  (db/engine.py ``serve_loop``), so the domain's plain functions run unchanged and every wait on
+  the network is an ``await`` during which the loop serves other requests. A worker thread paid
+  a hand-off each way and won the GIL back from busy threads after every round trip: a GET by id
+  answered ×1.5 as often on the loop, a single POST ×1.2 (docs/performance.md).
+
+What keeps the event loop responsive:
 
 * only GETs whose page can hold at most :data:`MAX_ROWS` rows (``Prefer: odata.maxpagesize`` and
   ``$top``); a bulk pull spends its time in Python, and that belongs on a thread;
 * only writes whose body is at most :data:`MAX_BODY_BYTES` (a file upload decodes and stores
   megabytes), and not ``$batch`` (a thousand operations are a thousand writes);
-* every statement runs under the inline budget (``ODYSSEE_INLINE_READ_MS``, for writes
-  ``ODYSSEE_INLINE_WRITE_MS``): past it SQLite interrupts the statement, the transaction is
-  rolled back and the whole request runs again on a worker thread, with the full statement
-  timeout. A write also leaves the loop, before it starts, when another thread of this process
-  holds the write lock (db/engine.py), and waits for another process's write lock at most the
-  budget;
-* a request whose statement ran past the budget, and whose run on the thread took longer than
-  the budget again (so not a cold page cache), is remembered (method, path and query, for
-  :data:`MEMORY_SECONDS`) and goes straight to a thread the next time, so a repeated slow request
-  pays the budget once, not on every call.
+* work that knows it is slow (hashing a password not in the cache) leaves the loop before it
+  starts (db/inline.py ``require_thread``) and the unit runs again on a thread;
+* SQLite only, as its statements run on the loop's thread: every statement runs under the inline
+  budget (``ODYSSEE_INLINE_READ_MS``, for writes ``ODYSSEE_INLINE_WRITE_MS``): past it SQLite
+  interrupts the statement, the transaction is rolled back and the whole request runs again on
+  a worker thread, with the full statement timeout. A write also leaves the loop, before it
+  starts, when another thread of this process holds the write lock (db/engine.py), and waits
+  for another process's write lock at most the budget. A request whose statement ran past the
+  budget, and whose run on the thread took longer than the budget again (so not a cold page
+  cache), is remembered (method, path and query, for :data:`MEMORY_SECONDS`) and goes straight
+  to a thread the next time, so a repeated slow request pays the budget once, not on every call.
+  PostgreSQL needs none of this: a slow query is awaited, under the full statement timeout; the
+  two settings still switch inline work off (``0``) on both engines.
 
 Running a write twice is safe because the first try changed nothing: its transaction was rolled
-back, and the rate limit was charged once (api/routes.py). PostgreSQL requests always run on a
-thread: psycopg waits on the network, and that wait must not hold the event loop.
+back, and the rate limit was charged once (api/routes.py).
 """
 
 from __future__ import annotations
@@ -33,7 +43,6 @@ from collections import OrderedDict
 from starlette.requests import Request
 
 from odyssee.api.negotiation import prefer, query_of
-from odyssee.db.engine import Database
 
 MAX_ROWS = 200
 """The largest page a read may ask for and still run inline."""
@@ -57,10 +66,10 @@ class InlinePolicy:
         """The statement budget of an inline read or write (0: never inline)."""
         return self.write_ms if write else self.read_ms
 
-    def key(self, request: Request, database: Database, page_size: int, *, write: bool) -> str | None:
+    def key(self, request: Request, page_size: int, *, write: bool) -> str | None:
         """The request's memory key when it may run inline, else ``None`` (``page_size``: the
         server's default page)."""
-        if not self.budget_ms(write=write) or database.dialect != "sqlite":
+        if not self.budget_ms(write=write):
             return None
         # The scope's path, not request.url: Starlette builds a URL object anew for every request.
         scope = request.scope

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy.util import greenlet_spawn
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -106,7 +107,8 @@ def admitter(request: Request) -> Callable[[Actor, int], None]:
 
 async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool) -> T:
     """Authenticate and admit, then do ``work(session, actor)``, all in one transaction: on a worker
-    thread, or for a short SQLite read or write on the event loop itself (api/inline.py)."""
+    thread, or for a short read or write on the event loop itself (api/inline.py): on SQLite under
+    the inline budget, on PostgreSQL in a greenlet whose every wait on the network is an await."""
     database = database_of(request) if write else read_database_of(request)
     check = authenticated(request, database)
     admit = admitter(request)
@@ -134,9 +136,31 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
             return result
 
     policy: InlinePolicy = request.app.state.inline
-    key = None if hold else policy.key(request, database, settings.page_size, write=write)
+    key = None if hold else policy.key(request, settings.page_size, write=write)
     if key is None:
         return await run_in_threadpool(attempt, timeout)
+    if database.dialect == "postgresql":
+        return await _awaited(database, attempt, timeout)
+    return await _within_budget(policy, key, attempt, timeout, write=write)
+
+
+async def _awaited(database: Database, attempt: Callable[[int], T], timeout: int) -> T:
+    """PostgreSQL inline: ``attempt`` in a greenlet on the loop, each wait on the network an await
+    (db/engine.py ``serve_loop``); no budget and no retry for a slow query, which holds up no one.
+    An app whose lifespan did not run (a test client outside ``with``) has no loop engine: a thread."""
+    if not database.serves_loop():
+        return await run_in_threadpool(attempt, timeout)
+    try:
+        with inline():
+            return await greenlet_spawn(attempt, timeout)
+    except Offload:  # something slow that says so (a password not in the cache)
+        return await run_in_threadpool(attempt, timeout)
+
+
+async def _within_budget(
+    policy: InlinePolicy, key: str, attempt: Callable[[int], T], timeout: int, *, write: bool
+) -> T:
+    """SQLite inline: ``attempt`` on the loop's thread under the inline budget, else on a thread."""
     budget = policy.budget_ms(write=write)
     budget = min(budget, timeout) if timeout else budget
     try:

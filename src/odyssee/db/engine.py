@@ -15,27 +15,37 @@ progress handler, called every few thousand VM steps, interrupts a statement pas
 and the busy timeout (how long a writer waits for the write lock) takes the same value. Either
 way the transaction is rolled back and :class:`~odyssee.model.errors.QueryTimeout` is raised, so
 a slow query answers 503 instead of holding a worker thread.
+
+PostgreSQL has a second engine per event loop that serves the database (``Database.serve_loop``,
+called by the app's lifespan): psycopg's asyncio connections, configured alike, for the short
+requests the API runs on the loop (api/inline.py). The unit of work runs in a greenlet
+(SQLAlchemy's ``greenlet_spawn``) and sees that engine through its synchronous facade, so the
+domain's plain functions, db/direct.py included, run unchanged, while each wait on the network
+hands the loop back to other requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
 
 from odyssee.db import results
 from odyssee.db import row_security as rls
 from odyssee.db.inline import Offload, is_inline
 from odyssee.db.reader import Reader
-from odyssee.model.errors import QueryTimeout
+from odyssee.model.errors import QueryTimeout, ServerBusy
 
 WRITE_OPTION = "odyssee_write"
 TIMEOUT_OPTION = "odyssee_timeout_ms"
@@ -188,15 +198,24 @@ def _timeout(timeout_ms: int) -> QueryTimeout:
 
 @contextmanager
 def _timeouts(timeout_ms: int) -> Iterator[None]:
-    """The database's cancellation of a statement past ``timeout_ms`` as :class:`QueryTimeout`."""
+    """The database's cancellation of a statement past ``timeout_ms`` as :class:`QueryTimeout`;
+    a pool that handed out no connection within its timeout as :class:`ServerBusy`."""
     try:
         yield
     except sa.exc.OperationalError as error:
         if timeout_ms and _timed_out(error):
             raise _timeout(timeout_ms) from error
         raise
+    except sa.exc.TimeoutError as error:  # the pool's, not the database's
+        raise ServerBusy(
+            "Every database connection of this server process stayed busy for the pool's timeout; "
+            "nothing changed. Try again in a moment.",
+            code="ServerBusy",
+        ) from error
 
 
+POOL_TIMEOUT_S = 30.0
+"""How long a request waits for a pooled connection before it answers 503 ``ServerBusy``."""
 POOL_SIZE = 40
 """Connections a pool keeps, unless told otherwise: the API passes its worker threads plus a
 little (api/app.py), so that a request never opens a connection. A pool smaller than the
@@ -205,19 +224,40 @@ connection set-up was an eighth of the time). Connections are opened on demand, 
 pool costs nothing while it is not used."""
 
 
-def make_engine(url: str, pool_size: int = POOL_SIZE) -> Engine:
+def make_engine(url: str, pool_size: int = POOL_SIZE, pool_timeout_s: float = POOL_TIMEOUT_S) -> Engine:
     url = normalise_url(url)
+    pooling = {"pool_size": pool_size, "max_overflow": 10, "pool_timeout": pool_timeout_s}
     if make_url(url).get_backend_name() == "sqlite":
-        engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size, max_overflow=10
-        )
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pooling)
         _configure_sqlite(engine)
     else:
-        engine = sa.create_engine(
-            url, pool_size=pool_size, max_overflow=10, connect_args={"options": "-c timezone=UTC"}
-        )
+        engine = sa.create_engine(url, connect_args={"options": "-c timezone=UTC"}, **pooling)
         _configure_postgresql(engine)
     _ping_after_idle(engine)
+    return engine
+
+
+LOOP_APPLICATION_NAME = "odyssee-loop"
+"""``application_name`` of the event loop's PostgreSQL connections (unless the URL names one), so
+that ``pg_stat_activity`` tells them from the worker threads' pool."""
+
+
+def make_loop_engine(url: str, pool_size: int = POOL_SIZE, pool_timeout_s: float = POOL_TIMEOUT_S) -> AsyncEngine:
+    """PostgreSQL through psycopg's asyncio connection, for units of work run on the event loop
+    (:meth:`Database.serve_loop`), configured as :func:`make_engine`'s."""
+    parsed = make_url(normalise_url(url)).set(drivername="postgresql+psycopg_async")
+    connect_args = {"options": "-c timezone=UTC"}
+    if "application_name" not in parsed.query:
+        connect_args["application_name"] = LOOP_APPLICATION_NAME
+    engine = create_async_engine(
+        parsed.render_as_string(hide_password=False),
+        pool_size=pool_size,
+        max_overflow=0,  # the loop's concurrency is the pool's: a request past it awaits a connection
+        pool_timeout=pool_timeout_s,
+        connect_args=connect_args,
+    )
+    _configure_postgresql(engine.sync_engine)
+    _ping_after_idle(engine.sync_engine)
     return engine
 
 
@@ -250,16 +290,36 @@ def _ping_after_idle(engine: Engine) -> None:
             ) from error
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a worker thread, a script, a test
+        return None
+
+
+@dataclass
+class _LoopEngine:
+    engine: AsyncEngine
+    users: int = 0
+
+
 class Database:
     """An engine plus the two kinds of transaction the API needs."""
 
-    def __init__(self, url: str, *, pool_size: int = POOL_SIZE, row_security: bool = True) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = POOL_SIZE, row_security: bool = True, pool_timeout_s: float = POOL_TIMEOUT_S
+    ) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, pool_size)
+        self.engine = make_engine(self.url, pool_size, pool_timeout_s)
         self.row_security = row_security and self.dialect == "postgresql"
         """Whether API requests run behind PostgreSQL's row-level security (db/row_security.py):
         ``ODYSSEE_ROW_SECURITY``, always off on SQLite."""
-        self._binds: dict[tuple[bool, int], Engine] = {}
+        self._pool_size = pool_size
+        self._pool_timeout_s = pool_timeout_s
+        self._loop_engines: dict[asyncio.AbstractEventLoop, _LoopEngine] = {}
+        """PostgreSQL: per event loop that serves this database (:meth:`serve_loop`), the engine
+        of psycopg's asyncio connections that units of work run on that loop use."""
+        self._binds: dict[tuple[int, bool, int], Engine] = {}
         self._kept: dict[tuple[int, int], sa.Connection] = {}
         """Per thread and bind, the connection kept for inline SQLite reads (:meth:`_loop_connection`)."""
         self._kept_lock = threading.Lock()
@@ -275,11 +335,53 @@ class Database:
 
     def _bind(self, write: bool, timeout_ms: int) -> Engine:
         """The engine with this transaction kind's options; a handful of variants, made once each."""
-        key = (write, timeout_ms)
+        engine = self._engine()
+        key = (id(engine), write, timeout_ms)
         bind = self._binds.get(key)
         if bind is None:
-            bind = self._binds[key] = self.engine.execution_options(**{WRITE_OPTION: write, TIMEOUT_OPTION: timeout_ms})
+            bind = self._binds[key] = engine.execution_options(**{WRITE_OPTION: write, TIMEOUT_OPTION: timeout_ms})
         return bind
+
+    def _engine(self) -> Engine:
+        """The engine of this unit of work: on PostgreSQL inline (on the event loop, in a greenlet:
+        :meth:`serves_loop`) the loop's asyncio engine, seen through its synchronous facade, so
+        that the domain's plain functions run unchanged while every wait on the network is an
+        ``await`` that lets the loop serve other requests. Inline work off such a loop (a test
+        marking its reads inline on a thread of its own) uses the ordinary engine."""
+        if self.dialect != "postgresql" or not is_inline():
+            return self.engine
+        loop = _running_loop()
+        served = self._loop_engines.get(loop) if loop is not None else None
+        return self.engine if served is None else served.engine.sync_engine
+
+    async def serve_loop(self) -> None:
+        """Let PostgreSQL units of work run on the running event loop (api/inline.py): an app's
+        lifespan calls it at start-up, and :meth:`release_loop` at shutdown, which closes the
+        loop's connections on the loop they belong to. SQLite needs nothing: its inline work
+        runs on the synchronous engine. Several apps may share one database and one loop."""
+        if self.dialect != "postgresql":
+            return
+        loop = asyncio.get_running_loop()
+        served = self._loop_engines.get(loop)
+        if served is None:
+            engine = make_loop_engine(self.url, self._pool_size, self._pool_timeout_s)
+            served = self._loop_engines[loop] = _LoopEngine(engine)
+        served.users += 1
+
+    async def release_loop(self) -> None:
+        """Undo :meth:`serve_loop`; the last user of the loop closes its connections."""
+        loop = asyncio.get_running_loop()
+        served = self._loop_engines.get(loop)
+        if served is None:
+            return
+        served.users -= 1
+        if served.users == 0:
+            del self._loop_engines[loop]
+            await served.engine.dispose()
+
+    def serves_loop(self) -> bool:
+        """Whether a PostgreSQL unit of work may run on the running event loop (:meth:`serve_loop`)."""
+        return _running_loop() in self._loop_engines
 
     @contextmanager
     def transaction(self, *, write: bool, timeout_ms: int = 0, tenant_id: int | None = None) -> Iterator[Session]:

@@ -109,6 +109,11 @@ class TooManyRequests(OdysseeError):
     retry_after: int = 1
 
 
+class ServerBusy(OdysseeError):
+    """Every database connection of this API process stayed in use for the pool's whole timeout:
+    nothing was done, and trying again later is safe."""
+
+
 class QueryTimeout(OdysseeError):
     """The database cancelled a statement that ran longer than the statement timeout.
 
