@@ -70,15 +70,18 @@ class Settings:
     (``ODYSSEE_STATEMENT_TIMEOUT_MS``; 0 disables)."""
     inline_read_ms: int = 20
     """The statement budget of a SQLite read run on the event loop (``ODYSSEE_INLINE_READ_MS``; 0
-    runs every read on a worker thread). A read that needs longer is run again on a thread with
-    the full statement timeout (api/inline.py, docs/performance.md)."""
+    runs every read on a worker thread, on both engines). A read that needs longer is run again on
+    a thread with the full statement timeout; a PostgreSQL read on the loop awaits the database
+    and has no budget (api/inline.py, docs/performance.md)."""
     inline_write_ms: int = 20
     """The same for a SQLite write with a small body (``ODYSSEE_INLINE_WRITE_MS``; 0 runs every
-    write on a worker thread): also how long it waits on the loop for another process's write lock."""
+    write on a worker thread, on both engines): also how long it waits on the loop for another
+    process's write lock."""
     threads: int = 8
     """Worker threads per API process (``ODYSSEE_THREADS``, at least 1): how many transactions run at
-    once (every PostgreSQL request; on SQLite requests past the inline budget, large uploads,
-    ``$batch``). More threads than cores only contend for the GIL: on the 2-core bench machine a
+    once on threads (bulk pages, large uploads, ``$batch``; on SQLite requests past the inline
+    budget; short PostgreSQL requests run on the event loop, as many at once as its pool holds).
+    More threads than cores only contend for the GIL: on the 2-core bench machine a
     GET by id on PostgreSQL ran 645 req/s with anyio's default 40, 907 with 8, 1142 with 2. Each
     transaction waiting on a lock or a slow statement holds one, so keep room for them
     (docs/performance.md)."""

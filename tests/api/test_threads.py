@@ -25,7 +25,7 @@ HOLD_S = 1.5
 
 def _client(database: Database, threads: int) -> TestClient:
     # debug_hold lets a write keep its transaction (and its thread) open; inline_read_ms=0 sends
-    # SQLite reads to a thread as well, as PostgreSQL reads always go.
+    # reads to a thread as well, on both engines.
     settings = Settings(database_url=database.url, threads=threads, debug_hold=True, inline_read_ms=0)
     return TestClient(create_app(settings, database), base_url="http://testserver")
 

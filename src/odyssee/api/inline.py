@@ -9,7 +9,8 @@ A short read or write runs inline, on both engines, for reasons of their own:
   (db/engine.py ``serve_loop``), so the domain's plain functions run unchanged and every wait on
   the network is an ``await`` during which the loop serves other requests. A worker thread paid
   a hand-off each way and won the GIL back from busy threads after every round trip: a GET by id
-  answered ×1.5 as often on the loop, a single POST ×1.2 (docs/performance.md).
+  answered ×1.45 as often on the loop, a 0-row poll ×1.3, a single POST ×1.2; a page of 20 to 100
+  rows the same, within the noise (docs/performance.md, point 18 of the read path).
 
 What keeps the event loop responsive:
 

@@ -377,6 +377,8 @@ class Database:
         served.users -= 1
         if served.users == 0:
             del self._loop_engines[loop]
+            gone = id(served.engine.sync_engine)
+            self._binds = {key: bind for key, bind in self._binds.items() if key[0] != gone}
             await served.engine.dispose()
 
     def serves_loop(self) -> bool:
