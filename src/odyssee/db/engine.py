@@ -224,6 +224,10 @@ connection set-up was an eighth of the time). Connections are opened on demand, 
 pool costs nothing while it is not used."""
 
 
+_PG_CONNECT_ARGS = {"options": "-c timezone=UTC"}
+"""Every PostgreSQL connection's, the threads' and the event loop's alike (timestamps come back in UTC)."""
+
+
 def make_engine(url: str, pool_size: int = POOL_SIZE, pool_timeout_s: float = POOL_TIMEOUT_S) -> Engine:
     url = normalise_url(url)
     pooling = {"pool_size": pool_size, "max_overflow": 10, "pool_timeout": pool_timeout_s}
@@ -231,7 +235,7 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, pool_timeout_s: float = PO
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pooling)
         _configure_sqlite(engine)
     else:
-        engine = sa.create_engine(url, connect_args={"options": "-c timezone=UTC"}, **pooling)
+        engine = sa.create_engine(url, connect_args=dict(_PG_CONNECT_ARGS), **pooling)
         _configure_postgresql(engine)
     _ping_after_idle(engine)
     return engine
@@ -246,7 +250,7 @@ def make_loop_engine(url: str, pool_size: int = POOL_SIZE, pool_timeout_s: float
     """PostgreSQL through psycopg's asyncio connection, for units of work run on the event loop
     (:meth:`Database.serve_loop`), configured as :func:`make_engine`'s."""
     parsed = make_url(normalise_url(url)).set(drivername="postgresql+psycopg_async")
-    connect_args = {"options": "-c timezone=UTC"}
+    connect_args = dict(_PG_CONNECT_ARGS)
     if "application_name" not in parsed.query:
         connect_args["application_name"] = LOOP_APPLICATION_NAME
     engine = create_async_engine(
