@@ -52,7 +52,8 @@ def _freeze_start_up_objects() -> None:
 
 
 def _pool_size(settings: Settings) -> int:
-    """A connection for every worker thread, and one for the reads run on the event loop."""
+    """A connection for every worker thread, and one for SQLite's reads on the event loop; the
+    event loop's PostgreSQL pool (db/engine.py ``serve_loop``) takes the same size."""
     return settings.threads + 1
 
 
