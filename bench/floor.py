@@ -6,6 +6,14 @@ then executed on the raw DBAPI connection (sqlite3, psycopg); rows become dicts 
 cursor's column names and go to orjson. That is what the database, the driver and the JSON encoder
 cost by themselves, and ``bench/suite.py`` reports the API's figures as a ratio to it.
 
+Two floors, by the query string: the query alone, in autocommit mode; and with ``unit=1`` the
+same SQL as the API's request, statement for statement: the transaction's ``BEGIN`` (on
+PostgreSQL ``BEGIN READ ONLY`` with ``SET LOCAL statement_timeout``, in one round trip as
+db/engine.py sends it), the login query (domain/tenants.py, entering row-level security on
+PostgreSQL as the API does), the query, and ``COMMIT`` (PostgreSQL) or ``ROLLBACK`` (SQLite, as
+the API ends a read). The second is what the issue's ratio means by the same SQL; the first
+shows what the transaction and the login cost by themselves.
+
 Like the API (api/inline.py), queries run on the event loop's thread: SQLite's straight away
 (worker threads convoy on the GIL that sqlite3 releases for every row), PostgreSQL's through
 psycopg's asyncio connection, awaiting the network as the API's short requests do. SQLite's
@@ -32,13 +40,14 @@ import psycopg
 import sqlalchemy as sa
 
 from odyssee.db.engine import Database
-from odyssee.domain.demo import DOMAIN
-from odyssee.domain.tenants import find_tenant
+from odyssee.domain.demo import API_USER, DOMAIN
+from odyssee.domain.tenants import find_tenant, login_statement
 from odyssee.model.registry import registry
 from odyssee.settings import Settings
 
 database = Database(os.environ["ODYSSEE_DATABASE_URL"])
-THREADS = Settings.from_env().threads
+SETTINGS = Settings.from_env()
+THREADS = SETTINGS.threads
 dialect = database.engine.dialect
 with database.transaction(write=False) as _session:
     _tenant = find_tenant(_session, DOMAIN)
@@ -76,6 +85,23 @@ def _compiled(path: str, name: str, limit: int) -> tuple[str, list[str], dict[st
     return compiled.string, list(compiled.positiontup or []), fixed, processors
 
 
+@cache
+def _login() -> tuple[str, Any]:
+    """The API's login query (with row-level security as the API enters it), compiled, and the
+    demo login's parameters."""
+    compiled = login_statement(wall=SETTINGS.row_security and not INLINE).compile(dialect=dialect)
+    values = compiled.construct_params({"domain": DOMAIN.upper(), "username": API_USER.lower()})
+    return compiled.string, [values[key] for key in compiled.positiontup] if compiled.positiontup else values
+
+
+BEGIN = (
+    f"BEGIN READ ONLY; SET LOCAL statement_timeout = {SETTINGS.statement_timeout_ms}"
+    if SETTINGS.statement_timeout_ms
+    else "BEGIN READ ONLY"
+)
+"""PostgreSQL's start of a read as db/engine.py sends it."""
+
+
 def _statement(path: str, params: dict[str, str]) -> tuple[str, Any]:
     """The SQL text and the driver's parameters of one request."""
     limit = int(params.get("limit", 1))
@@ -90,14 +116,21 @@ def _statement(path: str, params: dict[str, str]) -> tuple[str, Any]:
 
 
 def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
-    """SQLite: a pooled connection, as the API draws one per request (autocommit mode here)."""
+    """SQLite: a pooled connection, as the API draws one per request (autocommit mode here); with
+    ``unit`` inside a transaction, after the login, rolled back as the API's reads are."""
     sql, parameters = _statement(path, params)
+    unit = "unit" in params
     connection = database.engine.raw_connection()
     try:
         cursor = connection.cursor()
+        if unit:
+            cursor.execute("BEGIN")
+            cursor.execute(*_login()).fetchall()
         cursor.execute(sql, parameters)
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        if unit:
+            cursor.execute("ROLLBACK")
         cursor.close()
     finally:
         connection.close()
@@ -109,14 +142,20 @@ _CONNECTIONS: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
 
 async def _query_async(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
     """PostgreSQL: the query alone, in autocommit mode (the API's connections are in it too, and
-    send their own BEGIN)."""
+    send their own BEGIN); with ``unit`` inside the API's transaction, after its login."""
     sql, parameters = _statement(path, params)
+    unit = "unit" in params
     connection = await _CONNECTIONS.get()
     try:
+        if unit:
+            await connection.execute(BEGIN)
+            await (await connection.execute(*_login())).fetchall()
         cursor = await connection.execute(sql, parameters)
         assert cursor.description is not None
         names = [column.name for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+        if unit:
+            await connection.commit()
     finally:
         _CONNECTIONS.put_nowait(connection)
     return rows
