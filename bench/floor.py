@@ -38,8 +38,10 @@ from urllib.parse import parse_qs
 import orjson
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
 
-from odyssee.db.engine import Database
+from odyssee.db.direct import driver_parameters
+from odyssee.db.engine import Database, postgresql_begin
 from odyssee.domain.demo import API_USER, DOMAIN
 from odyssee.domain.tenants import find_tenant, login_statement
 from odyssee.model.registry import registry
@@ -57,8 +59,8 @@ INLINE = dialect.name == "sqlite"
 
 
 @cache
-def _compiled(path: str, name: str, limit: int) -> tuple[str, list[str], dict[str, Any], dict[str, Any]]:
-    """SQL text, positional parameter names, fixed values and per-name bind processors of one case."""
+def _compiled(path: str, name: str, limit: int) -> SQLCompiler:
+    """One case's SELECT, compiled as the API compiles it."""
     table = registry().by_table(name).table
     columns = [table.c[f.name] for f in registry().by_table(name).columns]
     tenant = table.c.tenant_id == sa.bindparam("tenant", TENANT, type_=table.c.tenant_id.type)
@@ -76,13 +78,8 @@ def _compiled(path: str, name: str, limit: int) -> tuple[str, list[str], dict[st
     else:
         raise LookupError(path)
     compiled = statement.compile(dialect=dialect)
-    processors = {
-        key: processor
-        for key, bind in compiled.binds.items()
-        if (processor := bind.type._cached_bind_processor(dialect)) is not None
-    }
-    fixed = compiled.construct_params()
-    return compiled.string, list(compiled.positiontup or []), fixed, processors
+    assert isinstance(compiled, SQLCompiler)
+    return compiled
 
 
 @cache
@@ -90,29 +87,24 @@ def _login() -> tuple[str, Any]:
     """The API's login query (with row-level security as the API enters it), compiled, and the
     demo login's parameters."""
     compiled = login_statement(wall=SETTINGS.row_security and not INLINE).compile(dialect=dialect)
-    values = compiled.construct_params({"domain": DOMAIN.upper(), "username": API_USER.lower()})
-    return compiled.string, [values[key] for key in compiled.positiontup] if compiled.positiontup else values
+    assert isinstance(compiled, SQLCompiler)
+    values = {"domain": DOMAIN.upper(), "username": API_USER.lower()}
+    return compiled.string, driver_parameters(compiled, values, positional=dialect.positional)
 
 
-BEGIN = (
-    f"BEGIN READ ONLY; SET LOCAL statement_timeout = {SETTINGS.statement_timeout_ms}"
-    if SETTINGS.statement_timeout_ms
-    else "BEGIN READ ONLY"
-)
+BEGIN = postgresql_begin(read_only=True, timeout_ms=SETTINGS.statement_timeout_ms)
 """PostgreSQL's start of a read as db/engine.py sends it."""
 
 
 def _statement(path: str, params: dict[str, str]) -> tuple[str, Any]:
     """The SQL text and the driver's parameters of one request."""
-    limit = int(params.get("limit", 1))
-    sql, positions, fixed, processors = _compiled(path, params["table"], limit)
-    values = dict(fixed, tenant=TENANT)
+    compiled = _compiled(path, params["table"], int(params.get("limit", 1)))
+    values: dict[str, Any] = {"tenant": TENANT}
     if "id" in params:
         values["id"] = uuid.UUID(params["id"])
     if "since" in params:
         values["since"] = datetime.fromisoformat(params["since"])
-    values = {key: processors[key](value) if key in processors else value for key, value in values.items()}
-    return sql, [values[key] for key in positions] if positions else values
+    return compiled.string, driver_parameters(compiled, values, positional=dialect.positional)
 
 
 def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:

@@ -60,16 +60,29 @@ class _Compiled:
     def parameters(self, values: Mapping[str, Any] | None, extracted: Sequence[Any] | None) -> Any:
         """The driver's parameters: ``values`` by name, the statement's own literals (``extracted``
         from its cache key) in place of those the shape was compiled with."""
-        compiled = self.compiled
-        bound = compiled.construct_params(values, extracted_parameters=extracted, _check=False)
-        # What SQLAlchemy applies itself; one callable per name (sequences are for tuple binds,
-        # which expand post-compile and never come here).
-        processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
-        if processors:
-            bound = {name: processors[name](v) if name in processors else v for name, v in bound.items()}
-        if self.positional:
-            return tuple(bound[name] for name in compiled.positiontup or ())
-        return bound
+        return driver_parameters(self.compiled, values, extracted, positional=self.positional)
+
+
+def driver_parameters(
+    compiled: SQLCompiler,
+    values: Mapping[str, Any] | None,
+    extracted: Sequence[Any] | None = None,
+    *,
+    positional: bool,
+) -> Any:
+    """What the DBAPI driver is given for ``compiled`` with ``values`` by name: SQLAlchemy's bind
+    processing applied, in the dialect's parameter style (a tuple when ``positional``).
+
+    Public so that the benchmark's floor (bench/floor.py) binds exactly as the API does."""
+    bound = compiled.construct_params(values, extracted_parameters=extracted, _check=False)
+    # What SQLAlchemy applies itself; one callable per name (sequences are for tuple binds,
+    # which expand post-compile and never come here).
+    processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+    if processors:
+        bound = {name: processors[name](v) if name in processors else v for name, v in bound.items()}
+    if positional:
+        return tuple(bound[name] for name in compiled.positiontup or ())
+    return bound
 
 
 _PLAIN = frozenset({str, int, bool, bytes, type(None), uuid.UUID})

@@ -174,11 +174,22 @@ def _configure_postgresql(engine: Engine) -> None:
         options = connection.get_execution_options()
         if options.get("isolation_level") == "AUTOCOMMIT":  # asked for no transaction at all
             return
-        timeout = int(options.get(TIMEOUT_OPTION) or 0)
-        tenant_id = options.get(TENANT_OPTION)
-        begin = "BEGIN READ ONLY" if options.get(WRITE_OPTION) is False else "BEGIN"  # a read (Database.transaction)
-        sql = f"{begin}; SET LOCAL statement_timeout = {timeout}" if timeout else begin
-        _begin(connection, sql if tenant_id is None else f"{sql}; {rls.begin_sql(tenant_id)}", psycopg.Error)
+        sql = postgresql_begin(
+            read_only=options.get(WRITE_OPTION) is False,  # a read (Database.transaction)
+            timeout_ms=int(options.get(TIMEOUT_OPTION) or 0),
+            tenant_id=options.get(TENANT_OPTION),
+        )
+        _begin(connection, sql, psycopg.Error)
+
+
+def postgresql_begin(*, read_only: bool, timeout_ms: int, tenant_id: int | None = None) -> str:
+    """The text that opens a PostgreSQL transaction, its settings with it, in one round trip.
+
+    Public so that the benchmark's floor (bench/floor.py) sends exactly what the API sends."""
+    sql = "BEGIN READ ONLY" if read_only else "BEGIN"
+    if timeout_ms:
+        sql = f"{sql}; SET LOCAL statement_timeout = {timeout_ms}"
+    return sql if tenant_id is None else f"{sql}; {rls.begin_sql(tenant_id)}"
 
 
 def _timed_out(error: sa.exc.OperationalError) -> bool:
