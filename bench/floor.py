@@ -89,7 +89,7 @@ def _login() -> tuple[str, Any]:
     compiled = login_statement(wall=SETTINGS.row_security and not INLINE).compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
     values = {"domain": DOMAIN.upper(), "username": API_USER.lower()}
-    return compiled.string, driver_parameters(compiled, values, positional=dialect.positional)
+    return compiled.string, driver_parameters(compiled, values)
 
 
 BEGIN = postgresql_begin(read_only=True, timeout_ms=SETTINGS.statement_timeout_ms)
@@ -104,7 +104,7 @@ def _statement(path: str, params: dict[str, str]) -> tuple[str, Any]:
         values["id"] = uuid.UUID(params["id"])
     if "since" in params:
         values["since"] = datetime.fromisoformat(params["since"])
-    return compiled.string, driver_parameters(compiled, values, positional=dialect.positional)
+    return compiled.string, driver_parameters(compiled, values)
 
 
 def _query(path: str, params: dict[str, str]) -> list[dict[str, Any]]:

@@ -47,7 +47,6 @@ class _Compiled:
 
     compiled: SQLCompiler
     keys: tuple[str, ...]
-    positional: bool
     converter: Callable[[Row], Row] | None = field(default=None)
     """What converts a row as SQLAlchemy's result types would, None when nothing needs it."""
     described: bool = False
@@ -60,18 +59,17 @@ class _Compiled:
     def parameters(self, values: Mapping[str, Any] | None, extracted: Sequence[Any] | None) -> Any:
         """The driver's parameters: ``values`` by name, the statement's own literals (``extracted``
         from its cache key) in place of those the shape was compiled with."""
-        return driver_parameters(self.compiled, values, extracted, positional=self.positional)
+        return driver_parameters(self.compiled, values, extracted)
 
 
 def driver_parameters(
     compiled: SQLCompiler,
     values: Mapping[str, Any] | None,
     extracted: Sequence[Any] | None = None,
-    *,
-    positional: bool,
 ) -> Any:
     """What the DBAPI driver is given for ``compiled`` with ``values`` by name: SQLAlchemy's bind
-    processing applied, in the dialect's parameter style (a tuple when ``positional``).
+    processing applied, in the dialect's parameter style (a tuple when it is positional, as the
+    compiled form knows).
 
     Public so that the benchmark's floor (bench/floor.py) binds exactly as the API does."""
     bound = compiled.construct_params(values, extracted_parameters=extracted, _check=False)
@@ -80,7 +78,7 @@ def driver_parameters(
     processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
     if processors:
         bound = {name: processors[name](v) if name in processors else v for name, v in bound.items()}
-    if positional:
+    if compiled.positional:
         return tuple(bound[name] for name in compiled.positiontup or ())
     return bound
 
@@ -139,7 +137,7 @@ def _compiled(connection: sa.Connection, statement: sa.Select[Any], cache_key: A
         return None
     keys = tuple(column[0] for column in compiled._result_columns)
     volatile = any(bind.callable is not None for bind in compiled.binds.values())
-    return _Compiled(compiled, keys, positional=connection.dialect.positional, volatile=volatile)
+    return _Compiled(compiled, keys, volatile=volatile)
 
 
 def _prepared(connection: sa.Connection, statement: sa.Select[Any]) -> _Prepared | None:
