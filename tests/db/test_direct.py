@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from odyssee.db import direct
 from odyssee.db.engine import Database
+from odyssee.db.results import KEY as RESULTS
+from odyssee.db.results import Results
 from odyssee.domain.tenants import _LOGIN
 from odyssee.model.registry import registry
 from odyssee.odata.wire import guid_text, instant_text
@@ -117,3 +119,54 @@ def test_values_override_a_reused_statements_own(database: Database) -> None:
         assert direct.fetch(connection, statement)[1] == [(5,)]
         assert direct.fetch(connection, statement, {"odyssee_literal_0": 7})[1] == [(7,)]
         assert direct.fetch(connection, statement)[1] == [(5,)], "the statement's own value is left as it was"
+
+
+def _probe_table(database: Database) -> sa.Table:
+    """A table of this test's own, with a key the database numbers and a Python-side default."""
+    table = sa.Table(
+        "direct_probe",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("value", sa.Integer, nullable=False),
+        sa.Column("filled", sa.Integer, nullable=False, default=lambda: 42),
+    )
+    table.create(database.engine)
+    return table
+
+
+def test_a_write_returns_what_sqlalchemy_returns_and_runs_every_time(database: Database) -> None:
+    """A write with RETURNING runs on the driver (a single create, domain/changes.py); executed
+    twice with the same values it writes twice, even where a connection keeps the results of its
+    reads (SQLite's data version does not move for the connection's own writes, db/results.py)."""
+    table = _probe_table(database)
+    statement = sa.insert(table).values(value=sa.bindparam("value"), filled=7).returning(table.c.id, table.c.value)
+    with database.transaction(write=True) as session:
+        connection = session.connection()
+        connection.info[RESULTS] = Results()
+        expected = connection.execute(statement, {"value": 5}).one()
+        first = direct.fetch(connection, statement, {"value": 5})
+        second = direct.fetch(connection, statement, {"value": 5})
+    assert first[0] == ("id", "value")
+    assert [expected[0], first[1][0][0], second[1][0][0]] == [1, 2, 3] and first[1][0][1] == 5
+    with database.transaction(write=False) as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 3
+
+
+def test_a_write_whose_values_sqlalchemy_computes_goes_through_sqlalchemy(database: Database) -> None:
+    """A Python-side column default is computed by SQLAlchemy before it executes: such a write is
+    left to it, and the default is there."""
+    table = _probe_table(database)
+    statement = sa.insert(table).values(value=sa.bindparam("value")).returning(table.c.filled)
+    with database.transaction(write=True) as session:
+        assert direct.fetch(session.connection(), statement, {"value": 1})[1] == [(42,)]
+
+
+def test_a_write_that_breaks_a_constraint_is_sqlalchemys_integrity_error(database: Database) -> None:
+    """What domain/changes.py ``insert_stamped`` turns into the API's 409 for a lost uniqueness race."""
+    table = _probe_table(database)
+    statement = sa.insert(table).values(id=sa.bindparam("id"), value=1, filled=1).returning(table.c.id)
+    with pytest.raises(sa.exc.IntegrityError), database.transaction(write=True) as session:
+        direct.fetch(session.connection(), statement, {"id": 9})
+        direct.fetch(session.connection(), statement, {"id": 9})
+    with database.transaction(write=False) as session:  # rolled back whole
+        assert session.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0

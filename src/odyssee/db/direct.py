@@ -1,4 +1,4 @@
-"""Running a SELECT that is executed over and over straight on the driver.
+"""Running a statement that is executed over and over straight on the driver.
 
 Every request runs the login query and, for a list, the page query: statement objects built once
 and reused (domain/tenants.py ``_LOGIN``; odata/query.py ``_reused``). Through SQLAlchemy each
@@ -13,8 +13,12 @@ run (the SQLite statement deadline, db/engine.py), driver errors become SQLAlche
 (a timeout is still a :class:`sqlalchemy.exc.OperationalError`), a connection found closed is
 invalidated, and result types convert values as they would. Whatever this cannot reproduce goes
 through :meth:`sqlalchemy.engine.Connection.execute` as before: statements whose SQL depends on
-the values (``IN`` lists: post-compile parameters) and connections with ``before_execute``
+the values (``IN`` lists: post-compile parameters), writes for which SQLAlchemy computes values
+itself (Python-side column defaults, ``onupdate``) and connections with ``before_execute``
 listeners (domain/deferred.py writes its queued rows before any statement).
+
+A write comes here with ``RETURNING``: a single create's one statement (domain/changes.py
+``insert_stamped``) spent more time in SQLAlchemy's execution than on the network.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ PREPARED_STATEMENTS = 1024
 """Statements kept compiled; past that the least recently used is compiled again when it returns."""
 
 Row = tuple[Any, ...]
+Statement = sa.Select[Any] | sa.UpdateBase
+"""A query, or a write with ``RETURNING`` (a write returns no rows otherwise)."""
 
 
 @dataclass
@@ -55,6 +61,8 @@ class _Compiled:
     volatile: bool = False
     """Whether a value is computed when the statement runs (``now()`` in a ``$filter``): its
     parameters are then never kept from one execution to the next."""
+    writes: bool = False
+    """Whether it is a write, whose rows are never kept (db/results.py)."""
 
     def parameters(self, values: Mapping[str, Any] | None, extracted: Sequence[Any] | None) -> Any:
         """The driver's parameters: ``values`` by name, the statement's own literals (``extracted``
@@ -129,18 +137,22 @@ def _bounded(cache: OrderedDict[Any, Any]) -> None:
         cache.popitem(last=False)
 
 
-def _compiled(connection: sa.Connection, statement: sa.Select[Any], cache_key: Any) -> _Compiled | None:
+def _compiled(connection: sa.Connection, statement: Statement, cache_key: Any) -> _Compiled | None:
     # As SQLAlchemy compiles for its cache: the compiled form remembers the key its values came from.
     compiled = statement._compiler(connection.dialect, cache_key=cache_key)
     assert isinstance(compiled, SQLCompiler)
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
+    writes = bool(compiled.isdelete or compiled.isinsert or compiled.isupdate)
+    # SQLAlchemy would compute these columns' values (Python-side defaults) before executing.
+    if writes and (compiled.insert_prefetch or compiled.update_prefetch or not compiled.returning):
+        return None
     keys = tuple(column[0] for column in compiled._result_columns)
     volatile = any(bind.callable is not None for bind in compiled.binds.values())
-    return _Compiled(compiled, keys, volatile=volatile)
+    return _Compiled(compiled, keys, volatile=volatile, writes=writes)
 
 
-def _prepared(connection: sa.Connection, statement: sa.Select[Any]) -> _Prepared | None:
+def _prepared(connection: sa.Connection, statement: Statement) -> _Prepared | None:
     """``statement`` ready for this connection's dialect; None when it cannot run here."""
     dialect = connection.dialect.name
     key = id(statement)
@@ -185,16 +197,17 @@ def _processors(shape: _Compiled, connection: sa.Connection, description: Sequen
 
 
 def fetch(
-    connection: sa.Connection, statement: sa.Select[Any], values: Mapping[str, Any] | None = None
+    connection: sa.Connection, statement: Statement, values: Mapping[str, Any] | None = None
 ) -> tuple[tuple[str, ...], list[Row]]:
     """``(column names, rows)`` of ``statement`` run in ``connection``'s transaction, values
-    converted by the result types exactly as :meth:`~sqlalchemy.engine.Connection.execute` would."""
+    converted by the result types exactly as :meth:`~sqlalchemy.engine.Connection.execute` would.
+    A write's rows are those of its ``RETURNING``."""
     keys, rows, convert = fetch_unconverted(connection, statement, values)
     return keys, rows if convert is None else [convert(row) for row in rows]
 
 
 def fetch_unconverted(
-    connection: sa.Connection, statement: sa.Select[Any], values: Mapping[str, Any] | None = None
+    connection: sa.Connection, statement: Statement, values: Mapping[str, Any] | None = None
 ) -> tuple[tuple[str, ...], list[Row], Callable[[Row], Row] | None]:
     """:func:`fetch`, with the rows as the driver returns them and the function that converts one
     as :func:`fetch` would (None when no column needs it): for a page of which one row only is
@@ -239,7 +252,7 @@ def fetch_unconverted(
 
 def _kept_results(connection: sa.Connection, shape: _Compiled, parameters: Any) -> Results | None:
     """The connection's kept results (db/results.py) if this statement may use them."""
-    if shape.volatile or not isinstance(parameters, tuple):
+    if shape.volatile or shape.writes or not isinstance(parameters, tuple):
         return None
     return connection.info.get(RESULTS)
 

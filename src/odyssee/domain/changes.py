@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from odyssee.db import direct
 from odyssee.domain import deferred
 from odyssee.model.conventions import NULL_DATE, utcnow
 from odyssee.model.errors import Gone
@@ -191,14 +192,13 @@ def stamps(session: Session, tenant_id: int, table: str, entity_ids: Sequence[uu
     clocks = _clocks(session)
     if count == 1 and _taken_alone(session, clocks, tenant_id, table):  # one round trip
         parameters = _single_stamp_parameters(tenant_id, table, entity_ids[0], event)
-        return [session.connection().execute(_stamped_event_statement(), parameters).scalar_one()]
+        return [_returned(session, _stamped_event_statement(), parameters)]
     reserved = clocks.reserved
     first, last = reserved.get((tenant_id, table), (1, 0))
     if last - first + 1 < count:
         want = max(count, clocks.expected.pop(table, 0))
-        connection = session.connection()
         parameters = {"tenant_id": tenant_id, "table_name": table, "last": to_ms(utcnow()) + want - 1, "count": want}
-        last = int(connection.execute(_clock_statement(connection.dialect.name), parameters).scalar_one())
+        last = int(_returned(session, _clock_statement(session.connection().dialect.name), parameters))
         first = last - want + 1
     reserved[(tenant_id, table)] = (first + count, last)
     moments = [from_ms(ms) for ms in range(first, first + count)]
@@ -240,10 +240,19 @@ def insert_stamped(
     values.pop("modified_dateutc", None)
     parameters = values | _single_stamp_parameters(tenant_id, table.name, row["id"], event, _STAMP)
     try:
-        found = session.connection().execute(_stamped_insert_statement(table, tuple(values)), parameters).scalar_one()
+        found = _returned(session, _stamped_insert_statement(table, tuple(values)), parameters)
     except IntegrityError as error:
         raise describe(error) from None
     row["modified_dateutc"] = found
+
+
+def _returned(session: Session, statement: sa.Insert, parameters: dict[str, Any]) -> Any:
+    """The one value ``statement`` returns (a clock upsert, a stamped insert), executed straight on
+    the driver (db/direct.py): every write runs one of these, and SQLAlchemy's execution of it
+    cost more of the API's time than the round trip (docs/performance.md)."""
+    _names, rows = direct.fetch(session.connection(), statement, parameters)
+    (row,) = rows
+    return row[0]
 
 
 def _taken_alone(session: Session, clocks: _Clocks, tenant_id: int, table: str) -> bool:
