@@ -144,7 +144,8 @@ def _compiled(connection: sa.Connection, statement: Statement, cache_key: Any) -
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
     writes = bool(compiled.isdelete or compiled.isinsert or compiled.isupdate)
-    # SQLAlchemy would compute these columns' values (Python-side defaults) before executing.
+    # A write whose columns' values SQLAlchemy would compute before executing (Python-side
+    # defaults, onupdate), or one without RETURNING, which has no rows to give back here.
     if writes and (compiled.insert_prefetch or compiled.update_prefetch or not compiled.returning):
         return None
     keys = tuple(column[0] for column in compiled._result_columns)
