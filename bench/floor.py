@@ -9,10 +9,13 @@ cost by themselves, and ``bench/suite.py`` reports the API's figures as a ratio 
 Two floors, by the query string: the query alone, in autocommit mode; and with ``unit=1`` the
 same SQL as the API's request, statement for statement: the transaction's ``BEGIN`` (on
 PostgreSQL ``BEGIN READ ONLY`` with ``SET LOCAL statement_timeout``, in one round trip as
-db/engine.py sends it), the login query (domain/tenants.py, entering row-level security on
-PostgreSQL as the API does), the query, and ``COMMIT`` (PostgreSQL) or ``ROLLBACK`` (SQLite, as
-the API ends a read). The second is what the issue's ratio means by the same SQL; the first
-shows what the transaction and the login cost by themselves.
+db/engine.py sends it), the login query (domain/tenants.py), the query, and ``COMMIT``
+(PostgreSQL) or ``ROLLBACK`` (SQLite, as the API ends a read). On PostgreSQL an API process
+keeps the logins it verified (domain/logins.py), so under load a request sends no login query
+and its ``BEGIN`` checks the login epoch and enters row-level security for the login's tenant:
+the floor does the same
+(unless ``ODYSSEE_KEEP_LOGINS=off`` turns that off for both). The second is what the issue's
+ratio means by the same SQL; the first shows what the transaction and the login cost by themselves.
 
 Like the API (api/inline.py), queries run on the event loop's thread: SQLite's straight away
 (worker threads convoy on the GIL that sqlite3 releases for every row), PostgreSQL's through
@@ -45,6 +48,7 @@ from odyssee.db.engine import Database, postgresql_begin
 from odyssee.domain.demo import API_USER, DOMAIN
 from odyssee.domain.tenants import find_tenant, login_statement
 from odyssee.model.registry import registry
+from odyssee.model.system import LoginEpoch
 from odyssee.settings import Settings
 
 database = Database(os.environ["ODYSSEE_DATABASE_URL"])
@@ -55,6 +59,7 @@ with database.transaction(write=False) as _session:
     _tenant = find_tenant(_session, DOMAIN)
     assert _tenant is not None
     TENANT = _tenant.id
+    EPOCH = _session.execute(sa.select(LoginEpoch.epoch).where(LoginEpoch.id == 1)).scalar_one()
 INLINE = dialect.name == "sqlite"
 
 
@@ -92,7 +97,15 @@ def _login() -> tuple[str, Any]:
     return compiled.string, driver_parameters(compiled, values)
 
 
-BEGIN = postgresql_begin(read_only=True, timeout_ms=SETTINGS.statement_timeout_ms)
+KNOWN = SETTINGS.keep_logins
+"""Whether the API's PostgreSQL requests find their login kept (domain/logins.py): then a read
+sends no login query, and its ``BEGIN`` checks the login epoch and enters row-level security."""
+BEGIN = postgresql_begin(
+    read_only=True,
+    timeout_ms=SETTINGS.statement_timeout_ms,
+    tenant_id=TENANT if KNOWN and SETTINGS.row_security else None,
+    login_epoch=EPOCH if KNOWN else None,
+)
 """PostgreSQL's start of a read as db/engine.py sends it."""
 
 
@@ -141,7 +154,8 @@ async def _query_async(path: str, params: dict[str, str]) -> list[dict[str, Any]
     try:
         if unit:
             await connection.execute(BEGIN)
-            await (await connection.execute(*_login())).fetchall()
+            if not KNOWN:
+                await (await connection.execute(*_login())).fetchall()
         cursor = await connection.execute(sql, parameters)
         assert cursor.description is not None
         names = [column.name for column in cursor.description]

@@ -65,6 +65,11 @@ class Settings:
     """The same per client address, so one host cannot spray many user names (``ODYSSEE_LOGIN_FAILURES_IP``)."""
     login_window_seconds: float = 300.0
     """The window the failures are counted in, and the longest lockout (``ODYSSEE_LOGIN_WINDOW``)."""
+    keep_logins: bool = True
+    """On PostgreSQL, an API process keeps the login rows it verified and does not read them again
+    on the next request of the same login, one round trip fewer (``ODYSSEE_KEEP_LOGINS``,
+    ``on``/``off``; domain/logins.py). A revoked login or rotated password is still refused from
+    its next request on: each request checks, in its ``BEGIN``, that no credential changed."""
     statement_timeout_ms: int = 30000
     """An API request's SQL statement running longer is cancelled: 503 ``QueryTimeout``
     (``ODYSSEE_STATEMENT_TIMEOUT_MS``; 0 disables)."""
@@ -115,6 +120,7 @@ class Settings:
             login_failures=_number(env, "ODYSSEE_LOGIN_FAILURES", defaults.login_failures, int),
             login_failures_per_ip=_number(env, "ODYSSEE_LOGIN_FAILURES_IP", defaults.login_failures_per_ip, int),
             login_window_seconds=_number(env, "ODYSSEE_LOGIN_WINDOW", defaults.login_window_seconds, float),
+            keep_logins=_switch(env, "ODYSSEE_KEEP_LOGINS", defaults.keep_logins),
             statement_timeout_ms=_number(env, "ODYSSEE_STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms, int),
             inline_read_ms=_number(env, "ODYSSEE_INLINE_READ_MS", defaults.inline_read_ms, int),
             inline_write_ms=_number(env, "ODYSSEE_INLINE_WRITE_MS", defaults.inline_write_ms, int),

@@ -84,12 +84,15 @@ def test_one_query_per_level_not_per_row(tenant: Tenant, make: Factory) -> None:
     url = "/api/Company?$expand=projects($expand=company),company_type"
     with counted() as few:
         assert len(tenant.get(url).json()["value"]) == 3
-    assert len(few) >= 4, "the login, the companies and one query per expanded level"
+    work = [statement for statement in few if "login_epoch" not in statement]  # the login's is read or kept
+    assert len(work) >= 3, "the companies and one query per expanded level"
     _companies_with_projects(make, 6, 2, first=3)
     with counted() as many:
         body = tenant.get(url).json()
     assert len(body["value"]) == 9
-    assert len(many) == len(few), "expanding more rows must not cost more queries"
+    assert len([statement for statement in many if "login_epoch" not in statement]) == len(work), (
+        "expanding more rows must not cost more queries"
+    )
     assert all(p["company"]["id"] == c["id"] for c in body["value"] for p in c["projects"])
 
 

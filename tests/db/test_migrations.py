@@ -148,7 +148,7 @@ def test_row_level_security_comes_with_0010_and_goes_with_its_downgrade(empty_ur
     the policies and the role's grants away again. SQLite's schema is the same either way."""
     database = Database(empty_url)
     try:
-        upgrade(database.engine)
+        upgrade(database.engine, "0010")
         with database.engine.connect() as connection:
             before = _columns(connection)
             if database.dialect == "postgresql":
@@ -164,5 +164,33 @@ def test_row_level_security_comes_with_0010_and_goes_with_its_downgrade(empty_ur
         with database.engine.connect() as connection:
             if database.dialect == "postgresql":
                 assert row_security.unwalled_tables(connection) == [] and row_security.problem(connection) is None
+    finally:
+        database.dispose()
+
+
+def _epoch(database: Database) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(sa.text("SELECT epoch FROM login_epoch WHERE id = 1")).scalar_one())
+
+
+def _sql(database: Database, statement: str) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(sa.text(statement))
+
+
+def test_the_login_epoch_comes_with_0011_and_goes_with_its_downgrade(empty_url: str) -> None:
+    """0011's table starts at 0 and its triggers go with its downgrade: a tenant written without
+    them is not counted, one deleted after the upgrade again is (tests/db/test_login_epoch.py)."""
+    database = Database(empty_url)
+    try:
+        upgrade(database.engine)
+        assert _epoch(database) == 0
+        _downgrade(database, "0010")
+        with database.engine.connect() as connection:
+            assert "login_epoch" not in sa.inspect(connection).get_table_names()
+        _sql(database, "INSERT INTO tenant (domain, domain_key, created_at) VALUES ('x', 'X', CURRENT_TIMESTAMP)")
+        upgrade(database.engine)
+        _sql(database, "DELETE FROM tenant")
+        assert _epoch(database) > 0
     finally:
         database.dispose()

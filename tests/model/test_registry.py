@@ -83,6 +83,7 @@ def test_every_table_is_in_the_metadata() -> None:
         "change_event",
         "webhook_cursor",
         "change_horizon",
+        "login_epoch",
     } == set(Base.metadata.tables)
     assert all(isinstance(Base.metadata.tables[name], sa.Table) for name in exposed)
 

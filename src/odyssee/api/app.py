@@ -17,6 +17,7 @@ from odyssee.api.inline import InlinePolicy
 from odyssee.api.limits import RateLimiter, RateLimitHeaders
 from odyssee.api.throttle import LoginThrottle
 from odyssee.db.engine import Database
+from odyssee.domain.logins import KnownLogins
 from odyssee.settings import Settings
 from odyssee.web import create_console
 
@@ -127,6 +128,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.read_database = read_database
     app.state.inline = InlinePolicy(settings.inline_read_ms, settings.inline_write_ms)
     app.state.rate_limiter = RateLimiter(settings.rate_user, settings.rate_tenant)
+    app.state.known_logins = {  # PostgreSQL only: there a login read is a round trip of its own
+        id(each): KnownLogins()
+        for each in dict.fromkeys([database, read_database])
+        if each.dialect == "postgresql" and settings.keep_logins
+    }
     app.state.login_throttle = LoginThrottle(
         settings.login_failures, settings.login_failures_per_ip, settings.login_window_seconds
     )

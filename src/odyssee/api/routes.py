@@ -25,9 +25,10 @@ from odyssee.api.messages import Call
 from odyssee.api.negotiation import accepted_format, query_of, read_body
 from odyssee.api.responses import json_response, render
 from odyssee.api.throttle import LoginThrottle
-from odyssee.db.engine import Database
+from odyssee.db.engine import Database, LoginsMoved
 from odyssee.db.inline import Offload, inline
 from odyssee.domain.actor import Actor
+from odyssee.domain.logins import KnownLogins
 from odyssee.domain.tenants import authenticate
 from odyssee.model.errors import QueryTimeout, TooManyRequests, Unauthorized
 from odyssee.model.registry import registry
@@ -66,26 +67,57 @@ def service_root(request: Request) -> str:
     return root
 
 
-def authenticated(request: Request, database: Database) -> Callable[[Any], Actor]:
-    """A function that checks the request's Basic credentials in a given session of ``database``,
-    throttling failed logins (api/throttle.py) before the password is even looked at; the rest of
-    the transaction then sees the login's tenant only, if ``database`` has row-level security."""
-    username, password, domain = parse_basic(request.headers.get("authorization"))
-    throttle: LoginThrottle = request.app.state.login_throttle
-    login = (domain.upper(), username.lower())
-    address = request.client.host if request.client else ""
+def known_logins(request: Request, database: Database) -> KnownLogins | None:
+    """The logins this process verified and keeps for transactions of ``database``
+    (domain/logins.py): PostgreSQL only, one set per database (a replica's login epoch lags its
+    primary's); None on SQLite, where a repeated login read is a kept result already
+    (db/results.py) and costs no round trip."""
+    kept: dict[int, KnownLogins] = request.app.state.known_logins
+    return kept.get(id(database))
 
-    def check(session: Any) -> Actor:
-        throttle.check(login, address)
+
+class Credentials:
+    """The request's Basic credentials, checked in a given session of a database (call it),
+    throttling failed logins (api/throttle.py) before the password is even looked at; the rest of
+    the transaction then sees the login's tenant only, if the database has row-level security.
+
+    :meth:`known` is the login's row this process kept (domain/logins.py), looked up before the
+    transaction begins so that its ``BEGIN`` checks the row's login epoch and enters the wall for
+    its tenant; given it, the check reads no credentials (domain/tenants.py ``authenticate``)."""
+
+    def __init__(self, request: Request, database: Database) -> None:
+        self._username, self._password, self._domain = parse_basic(request.headers.get("authorization"))
+        self._login = (self._domain.upper(), self._username.lower())
+        self._address = request.client.host if request.client else ""
+        self._throttle: LoginThrottle = request.app.state.login_throttle
+        self._wall = database.row_security
+        self._logins = known_logins(request, database)
+
+    def known(self) -> dict[str, Any] | None:
+        return None if self._logins is None else self._logins.find(self._login)
+
+    def forget(self) -> None:
+        """The login epoch moved (:class:`~odyssee.db.engine.LoginsMoved`): no kept row is sure."""
+        if self._logins is not None:
+            self._logins.forget()
+
+    def __call__(self, session: Any, known: dict[str, Any] | None = None) -> Actor:
+        self._throttle.check(self._login, self._address)
         try:
-            actor = authenticate(session, username, password, domain, wall=database.row_security)
+            actor = authenticate(
+                session, self._username, self._password, self._domain,
+                wall=self._wall, logins=self._logins, known=known,
+            )  # fmt: skip
         except Unauthorized:
-            throttle.failed(login, address)
+            self._throttle.failed(self._login, self._address)
             raise
-        throttle.succeeded(login)
+        self._throttle.succeeded(self._login)
         return actor
 
-    return check
+
+def authenticated(request: Request, database: Database) -> Credentials:
+    """The request's credentials, to check in a session of ``database`` (:class:`Credentials`)."""
+    return Credentials(request, database)
 
 
 def admitter(request: Request) -> Callable[[Actor, int], None]:
@@ -118,15 +150,26 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
     admitted = False
 
     def attempt(timeout_ms: int) -> T:
+        known = check.known()
+        if known is None:
+            return attempt_as(timeout_ms, None)
+        try:
+            return attempt_as(timeout_ms, known)
+        except LoginsMoved:  # a credential or tenant changed since it was kept: read it again
+            check.forget()
+            return attempt_as(timeout_ms, None)
+
+    def attempt_as(timeout_ms: int, known: dict[str, Any] | None) -> T:
         nonlocal admitted
         # One transaction for the credentials and the work: a second one cost as much as a read.
+        tenant_id, epoch = (None, None) if known is None else (known["tenant_id"], known["login_epoch"])
         unit = (
-            database.transaction(write=True, timeout_ms=timeout_ms)
+            database.transaction(write=True, timeout_ms=timeout_ms, tenant_id=tenant_id, login_epoch=epoch)
             if write
-            else database.reading(timeout_ms=timeout_ms)
+            else database.reading(timeout_ms=timeout_ms, tenant_id=tenant_id, login_epoch=epoch)
         )
         with unit as session:
-            actor = check(session)
+            actor = check(session, known)
             if not admitted:  # a request run again on a thread was charged on its first try
                 admit(actor, 1)
                 admitted = True

@@ -31,7 +31,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,9 @@ from odyssee.model.errors import QueryTimeout, ServerBusy
 WRITE_OPTION = "odyssee_write"
 TIMEOUT_OPTION = "odyssee_timeout_ms"
 TENANT_OPTION = "odyssee_tenant_id"
+EPOCH_OPTION = "odyssee_login_epoch"
+LOGINS_MOVED = "OD001"
+"""The SQLSTATE of migration 0011's check: the login epoch moved since a kept login was read."""
 SQLITE_BUSY_TIMEOUT_MS = 30000
 """How long a SQLite writer waits for the write lock when no statement timeout applies."""
 PROGRESS_STEPS = 10000
@@ -141,6 +144,12 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.info[_DEADLINE] = time.monotonic() + timeout / 1000
 
 
+class LoginsMoved(Exception):
+    """A transaction begun for a kept login (:data:`EPOCH_OPTION`) found that a credential or
+    tenant changed since that login was read: nothing ran, the transaction is rolled back, and the
+    request reads its login again (api/routes.py)."""
+
+
 def _begin(connection: sa.Connection, sql: str, driver_error: type[Exception]) -> None:
     """Start the transaction with ``sql`` straight on the driver (SQLAlchemy's statement machinery
     costs several times what the database does for it), failing as SQLAlchemy would: a
@@ -150,6 +159,10 @@ def _begin(connection: sa.Connection, sql: str, driver_error: type[Exception]) -
     try:
         dbapi_connection.execute(sql)
     except driver_error as error:  # "database is locked", a closed connection…
+        if getattr(error, "sqlstate", None) == LOGINS_MOVED:
+            with suppress(driver_error):  # a connection that broke meanwhile: the pool's reset finds it
+                dbapi_connection.execute("ROLLBACK")  # leave the connection as the pool expects it
+            raise LoginsMoved() from error
         closed = connection.dialect.is_disconnect(error, dbapi_connection, None)  # type: ignore[arg-type]
         if closed:
             connection.invalidate(error)
@@ -178,17 +191,25 @@ def _configure_postgresql(engine: Engine) -> None:
             read_only=options.get(WRITE_OPTION) is False,  # a read (Database.transaction)
             timeout_ms=int(options.get(TIMEOUT_OPTION) or 0),
             tenant_id=options.get(TENANT_OPTION),
+            login_epoch=options.get(EPOCH_OPTION),
         )
         _begin(connection, sql, psycopg.Error)
 
 
-def postgresql_begin(*, read_only: bool, timeout_ms: int, tenant_id: int | None = None) -> str:
+def postgresql_begin(
+    *, read_only: bool, timeout_ms: int, tenant_id: int | None = None, login_epoch: int | None = None
+) -> str:
     """The text that opens a PostgreSQL transaction, its settings with it, in one round trip.
 
-    Public so that the benchmark's floor (bench/floor.py) sends exactly what the API sends."""
+    With ``login_epoch`` (a kept login's, domain/logins.py) it first checks that no credential or
+    tenant changed since: if one did, the transaction fails with :data:`LOGINS_MOVED` before
+    anything else runs. Public so that the benchmark's floor (bench/floor.py) sends exactly what
+    the API sends."""
     sql = "BEGIN READ ONLY" if read_only else "BEGIN"
     if timeout_ms:
         sql = f"{sql}; SET LOCAL statement_timeout = {timeout_ms}"
+    if login_epoch is not None:
+        sql = f"{sql}; SELECT odyssee_login_epoch_check({int(login_epoch)})"
     return sql if tenant_id is None else f"{sql}; {rls.begin_sql(tenant_id)}"
 
 
@@ -334,7 +355,7 @@ class Database:
         self._loop_engines: dict[asyncio.AbstractEventLoop, _LoopEngine] = {}
         """PostgreSQL: per event loop that serves this database (:meth:`serve_loop`), the engine
         of psycopg's asyncio connections that units of work run on that loop use."""
-        self._binds: dict[tuple[int, bool, int], Engine] = {}
+        self._binds: dict[tuple[int, bool, int, int | None, int | None], Engine] = {}
         self._kept: dict[tuple[int, int], sa.Connection] = {}
         """Per thread and bind, the connection kept for inline SQLite reads (:meth:`_loop_connection`)."""
         self._kept_lock = threading.Lock()
@@ -348,13 +369,26 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def _bind(self, write: bool, timeout_ms: int) -> Engine:
-        """The engine with this transaction kind's options; a handful of variants, made once each."""
+    def _bind(self, write: bool, timeout_ms: int, tenant_id: int | None = None, epoch: int | None = None) -> Engine:
+        """The engine with this transaction kind's options: on PostgreSQL also the tenant its
+        ``BEGIN`` enters behind row-level security and the login epoch it checks (a kept login's,
+        domain/logins.py). A handful of variants per tenant, made once each."""
         engine = self._engine()
-        key = (id(engine), write, timeout_ms)
+        if self.dialect != "postgresql":
+            tenant_id = epoch = None
+        elif not self.row_security:
+            tenant_id = None
+        key = (id(engine), write, timeout_ms, tenant_id, epoch)
         bind = self._binds.get(key)
         if bind is None:
-            bind = self._binds[key] = engine.execution_options(**{WRITE_OPTION: write, TIMEOUT_OPTION: timeout_ms})
+            if len(self._binds) >= 4096:  # a variant per tenant: stay bounded
+                self._binds.clear()
+            options: dict[str, Any] = {WRITE_OPTION: write, TIMEOUT_OPTION: timeout_ms}
+            if tenant_id is not None:
+                options[TENANT_OPTION] = tenant_id
+            if epoch is not None:
+                options[EPOCH_OPTION] = epoch
+            bind = self._binds[key] = engine.execution_options(**options)
         return bind
 
     def _engine(self) -> Engine:
@@ -401,7 +435,9 @@ class Database:
         return _running_loop() in self._loop_engines
 
     @contextmanager
-    def transaction(self, *, write: bool, timeout_ms: int = 0, tenant_id: int | None = None) -> Iterator[Session]:
+    def transaction(
+        self, *, write: bool, timeout_ms: int = 0, tenant_id: int | None = None, login_epoch: int | None = None
+    ) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back on any exception.
 
         A read (``write=False``) is read-only: the database refuses a write in it (PostgreSQL's
@@ -414,11 +450,11 @@ class Database:
         With ``timeout_ms`` any statement running longer is cancelled and the block raises
         :class:`~odyssee.model.errors.QueryTimeout` (the transaction rolled back). With
         ``tenant_id`` (and :attr:`row_security`) the whole transaction sees and writes that
-        tenant's rows only.
+        tenant's rows only. With ``login_epoch`` (PostgreSQL; a kept login's, domain/logins.py)
+        it begins only if no credential or tenant changed since that epoch, else it raises
+        :class:`LoginsMoved` before anything ran.
         """
-        bind = self._bind(write, timeout_ms)
-        if tenant_id is not None and self.row_security:
-            bind = bind.execution_options(**{TENANT_OPTION: tenant_id})
+        bind = self._bind(write, timeout_ms, tenant_id, login_epoch)
         with (
             _timeouts(timeout_ms),
             self._write_turn(write, timeout_ms),
@@ -431,13 +467,16 @@ class Database:
                 yield session
 
     @contextmanager
-    def reading(self, *, timeout_ms: int = 0) -> Iterator[Reader]:
+    def reading(
+        self, *, timeout_ms: int = 0, tenant_id: int | None = None, login_epoch: int | None = None
+    ) -> Iterator[Reader]:
         """A read transaction for the API's GETs: :meth:`transaction` with ``write=False``, on a
         Core connection without an ORM session (db/reader.py: about half the cost). It is
         read-only alike, rolled back on SQLite and committed on PostgreSQL for the same reasons,
-        and a statement past ``timeout_ms`` raises :class:`~odyssee.model.errors.QueryTimeout`. Inline on
-        SQLite it runs on the connection its thread keeps (:meth:`_loop_connection`)."""
-        bind = self._bind(False, timeout_ms)
+        a statement past ``timeout_ms`` raises :class:`~odyssee.model.errors.QueryTimeout`, and
+        ``tenant_id`` and ``login_epoch`` do what they do there. Inline on SQLite it runs on the
+        connection its thread keeps (:meth:`_loop_connection`)."""
+        bind = self._bind(False, timeout_ms, tenant_id, login_epoch)
         kept = self._loop_connection(bind) if self.dialect == "sqlite" and is_inline() else None
         if kept is not None:
             with _timeouts(timeout_ms):

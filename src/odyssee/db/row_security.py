@@ -31,7 +31,7 @@ ROLE = "odyssee_tenant"
 SETTING = "odyssee.tenant_id"
 POLICY = "tenant_wall"
 _PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
-_WITHOUT_TENANT = ("alembic_version",)
+_WITHOUT_TENANT = ("alembic_version", "login_epoch")
 """Tables the role needs no access to: no request reads or writes them."""
 
 

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from odyssee.db import direct, row_security
 from odyssee.domain.actor import Actor
 from odyssee.domain.changes import CREATED, stamp, stamps
+from odyssee.domain.logins import KnownLogins
 from odyssee.domain.passwords import hash_password, verify_password
 from odyssee.model.conventions import utcnow
 from odyssee.model.entities.jobs import SYSTEM_JOB_STATUSES
 from odyssee.model.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from odyssee.model.registry import new_id, registry
-from odyssee.model.system import Credential, Tenant
+from odyssee.model.system import Credential, LoginEpoch, Tenant
 
 _DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -175,7 +176,7 @@ def _technician(session: Session, tenant_id: int, username: str) -> uuid.UUID:
     return user_id
 
 
-_credential, _tenant = Credential.__table__, Tenant.__table__
+_credential, _tenant, _epoch = Credential.__table__, Tenant.__table__, LoginEpoch.__table__
 _LOGIN = (
     sa.select(
         _credential.c.id,
@@ -186,6 +187,7 @@ _LOGIN = (
         _credential.c.user_id,
         _tenant.c.id.label("tenant_id"),
         _tenant.c.domain,
+        sa.select(_epoch.c.epoch).where(_epoch.c.id == 1).scalar_subquery().label("login_epoch"),
     )
     .join(_tenant, _tenant.c.id == _credential.c.tenant_id)
     .where(_tenant.c.domain_key == sa.bindparam("domain"), _credential.c.username_key == sa.bindparam("username"))
@@ -203,20 +205,41 @@ def login_statement(*, wall: bool) -> sa.Select[Any]:
     return _LOGIN_WALLED if wall else _LOGIN
 
 
-def authenticate(session: Session, username: str, password: str, domain: str, *, wall: bool = False) -> Actor:
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    domain: str,
+    *,
+    wall: bool = False,
+    logins: KnownLogins | None = None,
+    known: dict[str, Any] | None = None,
+) -> Actor:
     """The actor for ``username:password@domain``; any mismatch is the same 401, so nothing leaks.
 
     With ``wall`` (PostgreSQL only) the rest of the transaction sees and writes the login's tenant
     only (db/row_security.py): entered by the login query itself, before the password is checked,
-    which is harmless — a wrong password ends the request, and its transaction, with the 401."""
+    which is harmless — a wrong password ends the request, and its transaction, with the 401.
+
+    With ``logins`` a verified login's row is kept there (domain/logins.py); ``known`` is the row
+    they gave for this login before the transaction began, which then began only if the login
+    epoch had not moved since the row was read, entering the wall for its tenant (db/engine.py
+    :class:`~odyssee.db.engine.LoginsMoved` otherwise): the credentials are not read again, the
+    password is checked all the same."""
     refused = Unauthorized("The user name, password or domain is wrong.", code="Unauthorized")
-    login = {"domain": domain.upper(), "username": username.lower()}
-    keys, rows = direct.fetch(session.connection(), login_statement(wall=wall), login)
-    if not rows:
-        raise refused
-    row = dict(zip(keys, rows[0], strict=True))
+    login = (domain.upper(), username.lower())
+    connection = session.connection()  # begun: for a known row, its epoch checked (or LoginsMoved)
+    row = known
+    if row is None:
+        parameters = {"domain": login[0], "username": login[1]}
+        keys, rows = direct.fetch(connection, login_statement(wall=wall), parameters)
+        if not rows:
+            raise refused
+        row = dict(zip(keys, rows[0], strict=True))
     if row["disabled"] or not verify_password(row["id"], row["password_hash"], password):
         raise refused
+    if logins is not None and known is None:
+        logins.keep(login, row)
     return Actor(
         tenant_id=row["tenant_id"],
         domain=row["domain"],

@@ -155,3 +155,17 @@ class ChangeHorizon(Base):
     table_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     events_ms: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
     tombstones_ms: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+
+
+class LoginEpoch(Base):
+    """A counter that every change to ``credential`` or ``tenant`` moves, by trigger (migration 0011).
+
+    An API process on PostgreSQL keeps the login rows it verified (domain/logins.py) with the
+    epoch they were read at, and a request of a kept login checks, inside its ``BEGIN``, that the
+    epoch has not moved (db/engine.py): a revoked login or rotated password is refused on its next
+    request, as when the row is read every time, whoever changed it (the CLI, an operator's SQL)."""
+
+    __tablename__ = "login_epoch"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False, doc="Always 1: one row.")
+    epoch: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
