@@ -108,3 +108,21 @@ def test_keep_logins_off_reads_them_on_every_request(database: Database, reads: 
         assert _status(client, "secret-pw", domain) == 200
     if database.dialect == "postgresql":
         assert reads.count == 3
+
+
+def test_without_row_security_a_kept_login_is_still_checked_by_its_epoch(database_url: str) -> None:
+    """``ODYSSEE_ROW_SECURITY=off``: the ``BEGIN`` of a kept login enters no wall, but still checks."""
+    database = Database(database_url, row_security=False)
+    counter = LoginReads(database)
+    try:
+        client = TestClient(create_app(Settings(database_url=database_url), database), base_url="http://testserver")
+        domain = make_tenant(database, client).domain
+        assert [_status(client, "secret-pw", domain) for _ in range(2)] == [200, 200]
+        if database.dialect == "postgresql":
+            assert counter.count == 1
+        with database.transaction(write=True) as session:
+            revoke_credential(session, domain, "api@example.com")
+        assert _status(client, "secret-pw", domain) == 401
+    finally:
+        counter.close()
+        database.dispose()
