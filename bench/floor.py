@@ -13,9 +13,9 @@ db/engine.py sends it), the login query (domain/tenants.py), the query, and ``CO
 (PostgreSQL) or ``ROLLBACK`` (SQLite, as the API ends a read). On PostgreSQL an API process
 keeps the logins it verified (domain/logins.py), so under load a request sends no login query
 and its ``BEGIN`` checks the login epoch and enters row-level security for the login's tenant:
-the floor does the same
-(unless ``ODYSSEE_KEEP_LOGINS=off`` turns that off for both). The second is what the issue's
-ratio means by the same SQL; the first shows what the transaction and the login cost by themselves.
+the floor does the same (unless ``ODYSSEE_KEEP_LOGINS=off`` turns that off for both). The
+second is what the issue's ratio means by the same SQL; the first shows what the transaction and
+the login cost by themselves.
 
 Like the API (api/inline.py), queries run on the event loop's thread: SQLite's straight away
 (worker threads convoy on the GIL that sqlite3 releases for every row), PostgreSQL's through
