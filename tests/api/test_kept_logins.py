@@ -126,3 +126,18 @@ def test_without_row_security_a_kept_login_is_still_checked_by_its_epoch(databas
     finally:
         counter.close()
         database.dispose()
+
+
+def test_without_the_epochs_row_no_login_is_kept(
+    database: Database, threaded_client: TestClient, reads: LoginReads
+) -> None:
+    """Someone deleted ``login_epoch``'s one row: no change could be counted, so nothing is kept."""
+    domain = make_tenant(database, threaded_client).domain
+    with database.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM login_epoch"))
+    assert [_status(threaded_client, "secret-pw", domain) for _ in range(2)] == [200, 200]
+    if database.dialect == "postgresql":
+        assert reads.count == 2, "a login read without an epoch was kept"
+    with database.transaction(write=True) as session:
+        revoke_credential(session, domain, "api@example.com")
+    assert _status(threaded_client, "secret-pw", domain) == 401

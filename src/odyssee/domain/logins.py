@@ -31,7 +31,10 @@ class KnownLogins:
         return self._rows.get(login)
 
     def keep(self, login: Login, row: dict[str, Any]) -> None:
-        """Keep the row of a login whose password was just verified."""
+        """Keep the row of a login whose password was just verified, unless it was read without
+        an epoch (the counter's row deleted by hand): no change could be seen, so it is not kept."""
+        if row.get("login_epoch") is None:
+            return
         if len(self._rows) >= self._size:  # logins are the client's to choose: stay bounded
             self._rows.clear()
         self._rows[login] = row
