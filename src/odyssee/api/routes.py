@@ -115,11 +115,6 @@ class Credentials:
         return actor
 
 
-def authenticated(request: Request, database: Database) -> Credentials:
-    """The request's credentials, to check in a session of ``database`` (:class:`Credentials`)."""
-    return Credentials(request, database)
-
-
 def admitter(request: Request) -> Callable[[Actor, int], None]:
     """A function that charges an authenticated call's cost to the rate limits (api/limits.py) and
     leaves the remaining budget for the ``RateLimit-*`` headers; 429 when the budget is spent."""
@@ -142,7 +137,7 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
     thread, or for a short read or write on the event loop itself (api/inline.py): on SQLite under
     the inline budget, on PostgreSQL in a greenlet whose every wait on the network is an await."""
     database = database_of(request) if write else read_database_of(request)
-    check = authenticated(request, database)
+    check = Credentials(request, database)
     admit = admitter(request)
     settings = settings_of(request)
     timeout = settings.statement_timeout_ms
@@ -151,13 +146,12 @@ async def run(request: Request, work: Callable[[Any, Actor], T], *, write: bool)
 
     def attempt(timeout_ms: int) -> T:
         known = check.known()
-        if known is None:
-            return attempt_as(timeout_ms, None)
-        try:
-            return attempt_as(timeout_ms, known)
-        except LoginsMoved:  # a credential or tenant changed since it was kept: read it again
-            check.forget()
-            return attempt_as(timeout_ms, None)
+        if known is not None:
+            try:
+                return attempt_as(timeout_ms, known)
+            except LoginsMoved:  # a credential or tenant changed since it was kept: read it again
+                check.forget()
+        return attempt_as(timeout_ms, None)
 
     def attempt_as(timeout_ms: int, known: dict[str, Any] | None) -> T:
         nonlocal admitted
@@ -257,7 +251,7 @@ async def batch_request(request: Request) -> Response:
     body = await read_body(request, settings_of(request).max_body_bytes)
     database = database_of(request)
     return await batch.serve(
-        request, body, database, settings_of(request), authenticated(request, database), admitter(request)
+        request, body, database, settings_of(request), Credentials(request, database), admitter(request)
     )
 
 
