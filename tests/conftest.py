@@ -59,6 +59,28 @@ def wait_until_serving(url: str, headers: dict[str, str], *, seconds: float = 60
         time.sleep(0.2)
 
 
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """The SQL statements the server runs inside the block, on any of its engines (a request run on
+    a worker thread, or on the event loop's PostgreSQL engine, db/engine.py ``serve_loop``)."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", record)
+
+
+def is_login_query(statement: str) -> bool:
+    """Whether ``statement`` is a request's login query (domain/tenants.py ``login_statement``,
+    the one that reads the login epoch); a kept login sends none (domain/logins.py)."""
+    return "FROM credential" in statement and "login_epoch" in statement
+
+
 class Clock:
     """A monotonic clock that only moves when a test tells it to (rate limits, login throttling)."""
 

@@ -2,9 +2,8 @@
 kept login reads no credentials, yet a revoked login, a rotated password or a wrong password is
 refused from the very next request on, as when the credentials are read every time.
 
-The app here runs without its lifespan, so that every request's statements go through the
-database's own engine, where a listener counts the login reads (on the event loop, in
-production, they go through the loop's engine; tests/cli/test_cli.py revokes and rotates there)."""
+The app here runs without its lifespan, so its requests run on worker threads; on the event
+loop, as in production, tests/cli/test_cli.py revokes and rotates through the lifespan app."""
 
 from __future__ import annotations
 
@@ -19,30 +18,24 @@ from odyssee.api.app import create_app
 from odyssee.db.engine import Database
 from odyssee.domain.tenants import create_credential, revoke_credential, rotate_password
 from odyssee.settings import Settings
-from tests.conftest import basic, make_tenant
+from tests.conftest import basic, counted, is_login_query, make_tenant
 
 
 class LoginReads:
-    """Counts the login queries (domain/tenants.py ``login_statement``, the one that reads the epoch)."""
+    """How many login queries (:func:`~tests.conftest.is_login_query`) ran so far."""
 
-    def __init__(self, database: Database) -> None:
-        self.count = 0
-        self._engine = database.engine
-        sa.event.listen(self._engine, "before_cursor_execute", self._seen)
+    def __init__(self, statements: list[str]) -> None:
+        self._statements = statements
 
-    def _seen(self, _connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM credential" in statement and "login_epoch" in statement:
-            self.count += 1
-
-    def close(self) -> None:
-        sa.event.remove(self._engine, "before_cursor_execute", self._seen)
+    @property
+    def count(self) -> int:
+        return sum(map(is_login_query, self._statements))
 
 
 @pytest.fixture
-def reads(database: Database) -> Iterator[LoginReads]:
-    counter = LoginReads(database)
-    yield counter
-    counter.close()
+def reads() -> Iterator[LoginReads]:
+    with counted() as statements:
+        yield LoginReads(statements)
 
 
 @pytest.fixture
@@ -113,18 +106,17 @@ def test_keep_logins_off_reads_them_on_every_request(database: Database, reads: 
 def test_without_row_security_a_kept_login_is_still_checked_by_its_epoch(database_url: str) -> None:
     """``ODYSSEE_ROW_SECURITY=off``: the ``BEGIN`` of a kept login enters no wall, but still checks."""
     database = Database(database_url, row_security=False)
-    counter = LoginReads(database)
     try:
         client = TestClient(create_app(Settings(database_url=database_url), database), base_url="http://testserver")
         domain = make_tenant(database, client).domain
-        assert [_status(client, "secret-pw", domain) for _ in range(2)] == [200, 200]
+        with counted() as statements:
+            assert [_status(client, "secret-pw", domain) for _ in range(2)] == [200, 200]
         if database.dialect == "postgresql":
-            assert counter.count == 1
+            assert LoginReads(statements).count == 1
         with database.transaction(write=True) as session:
             revoke_credential(session, domain, "api@example.com")
         assert _status(client, "secret-pw", domain) == 401
     finally:
-        counter.close()
         database.dispose()
 
 

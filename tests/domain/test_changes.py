@@ -14,6 +14,7 @@ from odyssee.domain import changes
 from odyssee.domain.tenants import create_tenant
 from odyssee.model.registry import registry
 from odyssee.model.system import ChangeClock, ChangeEvent
+from tests.conftest import counted
 
 
 def _tenant(database: Database) -> int:
@@ -88,18 +89,10 @@ def test_a_single_stamp_is_the_clock_value_and_its_event_records_it(database: Da
 def test_a_single_create_is_stamped_with_its_event_and_the_column_defaults(database: Database, make: Any) -> None:
     """A created row carries the stamp of its change event and every default it was not given; on
     PostgreSQL the clock, the event and the row are written by one statement (a round trip fewer)."""
-    written: list[str] = []
-
-    def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "INSERT INTO jobs " in statement:
-            written.append(statement)
-
     job = make("Jobs")  # everything else the job needs exists before the statements are counted
-    sa.event.listen(sa.Engine, "before_cursor_execute", record)  # every engine: threads' and loop's
-    try:
+    with counted() as statements:
         job = make("Jobs", project_id=job["project_id"], company_id=job["company_id"])
-    finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", record)
+    written = [statement for statement in statements if "INSERT INTO jobs " in statement]
     with database.transaction(write=False) as session:
         table = registry().lookup("Jobs").table  # type: ignore[union-attr]
         row = session.execute(sa.select(table).where(table.c.id == uuid.UUID(job["id"]))).mappings().one()
