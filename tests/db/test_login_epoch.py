@@ -13,7 +13,9 @@ import sqlalchemy as sa
 
 from odyssee.db import row_security
 from odyssee.db.engine import Database, LoginsMoved
+from odyssee.db.migrate import upgrade
 from odyssee.domain.tenants import create_credential, create_tenant, revoke_credential, rotate_password
+from tests.db.conftest import downgrade
 
 
 def _epoch(database: Database) -> int:
@@ -85,3 +87,21 @@ def test_a_transaction_for_a_kept_login_begins_only_at_its_epoch(database: Datab
         pytest.fail("the transaction began at a moved epoch")
     with database.reading() as reader:  # the connection went back to the pool clean
         assert reader.execute(sa.text("SELECT count(*) FROM login_epoch")).scalar_one() == 1
+
+
+def test_the_login_epoch_comes_with_0011_and_goes_with_its_downgrade(empty_url: str) -> None:
+    """0011's table starts at 0 and its triggers go with its downgrade: a tenant written without
+    them is not counted, one deleted after the upgrade again is."""
+    database = Database(empty_url)
+    try:
+        upgrade(database.engine)
+        assert _epoch(database) == 0
+        downgrade(database, "0010")
+        with database.engine.connect() as connection:
+            assert "login_epoch" not in sa.inspect(connection).get_table_names()
+        _sql(database, "INSERT INTO tenant (domain, domain_key, created_at) VALUES ('x', 'X', CURRENT_TIMESTAMP)")
+        upgrade(database.engine)
+        _sql(database, "DELETE FROM tenant")
+        assert _epoch(database) > 0
+    finally:
+        database.dispose()

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.engine import make_url
 
 from odyssee.db import row_security
-from odyssee.db.engine import Database, normalise_url
-from odyssee.db.migrate import alembic_config, current_revision, upgrade
+from odyssee.db.engine import Database
+from odyssee.db.migrate import current_revision, upgrade
 from odyssee.model.base import Base
 from odyssee.model.system import Blob
-from tests.conftest import PG_URL
+from tests.db.conftest import downgrade
 
 
 def test_migrated_schema_matches_the_model(database: Database) -> None:
@@ -34,30 +28,6 @@ def test_upgrade_is_idempotent(database: Database) -> None:
     assert before is not None
     upgrade(database.engine)
     assert current_revision(database.engine) == before
-
-
-@pytest.fixture
-def empty_url(tmp_path: Path) -> Iterator[str]:
-    """A database with no tables at all, to replay the migrations one by one."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    admin = sa.create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"odyssee_empty_{os.getpid()}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
-def _downgrade(database: Database, revision: str) -> None:
-    config = alembic_config(database.engine.url.render_as_string(hide_password=False))
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 def _bare_tenant(connection: sa.Connection) -> int:
@@ -90,7 +60,7 @@ def test_upgrade_moves_existing_file_bytes_to_the_blob_store_and_back(empty_url:
             moved = connection.execute(sa.select(Blob.owner_table, Blob.owner_id, Blob.content, Blob.size)).all()
             assert [(t, i, bytes(c), s) for t, i, c, s in moved] == [("db_file", file_id, b"%PDF-1", 6)]
             assert "file_content" not in {c["name"] for c in sa.inspect(connection).get_columns("db_file")}
-        _downgrade(database, "0005")
+        downgrade(database, "0005")
         with database.engine.connect() as connection:
             restored = connection.execute(sa.text("SELECT name, length(file_content) FROM db_file ORDER BY name")).all()
             assert [tuple(row) for row in restored] == [("empty", 0), ("r", 6)]
@@ -127,7 +97,7 @@ def test_upgrade_dashes_the_guids_sqlite_stored_as_hex_and_back(empty_url: str) 
             if sqlite:
                 types = {c["name"]: c["type"] for c in sa.inspect(connection).get_columns("company")}
                 assert isinstance(types["id"], sa.CHAR) and types["id"].length == 36
-        _downgrade(database, "0008")
+        downgrade(database, "0008")
         with database.engine.connect() as connection:
             rows = [tuple(map(str, row)) for row in connection.execute(sa.text(stored))]
             if sqlite:
@@ -153,7 +123,7 @@ def test_row_level_security_comes_with_0010_and_goes_with_its_downgrade(empty_ur
             before = _columns(connection)
             if database.dialect == "postgresql":
                 assert row_security.unwalled_tables(connection) == [] and row_security.problem(connection) is None
-        _downgrade(database, "0009")
+        downgrade(database, "0009")
         with database.engine.connect() as connection:
             if database.dialect == "postgresql":
                 assert "jobs" in row_security.unwalled_tables(connection)
@@ -164,33 +134,5 @@ def test_row_level_security_comes_with_0010_and_goes_with_its_downgrade(empty_ur
         with database.engine.connect() as connection:
             if database.dialect == "postgresql":
                 assert row_security.unwalled_tables(connection) == [] and row_security.problem(connection) is None
-    finally:
-        database.dispose()
-
-
-def _epoch(database: Database) -> int:
-    with database.engine.connect() as connection:
-        return int(connection.execute(sa.text("SELECT epoch FROM login_epoch WHERE id = 1")).scalar_one())
-
-
-def _sql(database: Database, statement: str) -> None:
-    with database.engine.begin() as connection:
-        connection.execute(sa.text(statement))
-
-
-def test_the_login_epoch_comes_with_0011_and_goes_with_its_downgrade(empty_url: str) -> None:
-    """0011's table starts at 0 and its triggers go with its downgrade: a tenant written without
-    them is not counted, one deleted after the upgrade again is (tests/db/test_login_epoch.py)."""
-    database = Database(empty_url)
-    try:
-        upgrade(database.engine)
-        assert _epoch(database) == 0
-        _downgrade(database, "0010")
-        with database.engine.connect() as connection:
-            assert "login_epoch" not in sa.inspect(connection).get_table_names()
-        _sql(database, "INSERT INTO tenant (domain, domain_key, created_at) VALUES ('x', 'X', CURRENT_TIMESTAMP)")
-        upgrade(database.engine)
-        _sql(database, "DELETE FROM tenant")
-        assert _epoch(database) > 0
     finally:
         database.dispose()
